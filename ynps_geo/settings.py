@@ -1,0 +1,40 @@
+"""Module-level settings for ynps_geo.
+
+Change them by assignment, e.g. ``ynps_geo.settings.walking_speed_kmh = 4.5``.
+
+Settings
+--------
+cache_dir : pathlib.Path
+    Where cached travel times live. Default ``~/.cache/ynps_geo`` (or ``$YNPS_GEO_CACHE``).
+default_crs : str
+    CRS that outputs are stored in. Default ``"EPSG:4326"``.
+walking_speed_kmh : float
+    Walking speed on flat ground and on paths, km/h. Default ``5.0``.
+offroad_speed_factor : float
+    Off-road walking is this fraction of path walking speed on flat ground. Default ``0.6``
+    (Tobler's off-path factor).
+raster_resolution_m : float
+    Cell size of the friction raster used for off-road walking, metres. Default ``100.0``.
+analysis_margin_m : float
+    Margin around a county boundary that roads and facilities are taken from, metres, so
+    that trips across the county border are found. Default ``10000.0``.
+max_snap_distance_m : float
+    Villages and facilities farther than this from the terrain grid are reported. Default
+    ``5000.0``.
+log_level : str
+    Default logging level of the CLI. Default ``"INFO"``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+cache_dir: Path = Path(os.environ.get("YNPS_GEO_CACHE", Path.home() / ".cache" / "ynps_geo"))
+default_crs: str = "EPSG:4326"
+walking_speed_kmh: float = 5.0
+offroad_speed_factor: float = 0.6
+raster_resolution_m: float = 100.0
+analysis_margin_m: float = 10000.0
+max_snap_distance_m: float = 5000.0
+log_level: str = "INFO"
