@@ -1,1 +1,1 @@
-"""io."""
+"""Every side effect of ynps_geo: reading and writing files, databases and the network."""

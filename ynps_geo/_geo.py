@@ -1,0 +1,32 @@
+"""Small geodesy helpers shared by io, network and terrain (no I/O)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+def utm_epsg(lon: float, lat: float) -> int:
+    """EPSG code of the WGS84 UTM zone containing ``(lon, lat)``.
+
+    Yunnan spans zones 47N (west of 102 E) and 48N.
+
+    Parameters
+    ----------
+    lon, lat : float
+        A point in degrees (EPSG:4326), usually a layer's centroid.
+
+    Returns
+    -------
+    int
+        326ZZ for the northern hemisphere, 327ZZ for the southern.
+    """
+    zone = int(np.floor((lon + 180.0) / 6.0)) % 60 + 1
+    return (32600 if lat >= 0 else 32700) + zone
+
+
+def haversine_m(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> np.ndarray:
+    """Great-circle distance in metres on a sphere of radius 6,371,008.8 m."""
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371008.8 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
