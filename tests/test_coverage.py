@@ -1,0 +1,89 @@
+"""Coverage tables, the Gini coefficient and ranked gaps, on cases computed by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ynps_geo.coverage import coverage_table, covered, equity_table, gini, uncovered_villages
+from ynps_geo.model.standards import load_standards
+
+
+def test_threshold_is_inclusive() -> None:
+    v = np.array([14.999, 15.0, 15.0 + 1e-6, np.inf, np.nan])
+    assert covered(v, 15.0).tolist() == [True, True, False, False, False]
+    # 900 s accumulated from many edges still counts as 15:00
+    assert covered(np.array([sum([0.1] * 9000)]) / 60.0, 15.0)[0]
+
+
+def test_gini_hand_computed() -> None:
+    assert gini([1, 1, 1, 1]) == 0.0
+    # [0, 0, 0, 1]: mean abs diff = 6/16, mean = 1/4 -> G = 0.375 / 0.5 = 0.75
+    assert gini([0, 0, 0, 1]) == pytest.approx(0.75)
+    # [1, 3]: |1-3| twice over 4 pairs -> MAD = 1, mean = 2 -> 0.25
+    assert gini([1, 3]) == pytest.approx(0.25)
+    # weights repeat units: weight 2 on 1 equals [1, 1, 3]
+    assert gini([1, 3], [2, 1]) == pytest.approx(gini([1, 1, 3]))
+    assert np.isnan(gini([]))
+
+
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=30))
+def test_gini_bounds(xs: list[float]) -> None:
+    g = gini(xs)
+    assert np.isnan(g) or -1e-12 <= g <= 1.0
+
+
+def _villages() -> pd.DataFrame:
+    s = "health_15min"
+    return pd.DataFrame({
+        "village_id": ["a", "b", "c", "d", "e"],
+        "county": ["X", "X", "Y", "Y", "Y"],
+        "population": [100.0, 300.0, 50.0, 50.0, 1000.0],
+        "setting": ["urban", "rural", "rural", "rural", "urban"],
+        f"{s}_minutes": [3.0, 15.0, 40.0, np.inf, 10.0],
+        f"{s}_covered": [True, True, False, False, True],
+        f"{s}_applies": [True, True, True, True, True],
+    })
+
+
+def test_coverage_table_adds_up() -> None:
+    std = [load_standards()["health_15min"]]
+    v = _villages()
+    t = coverage_table(v, None, std, ["X", "Y", "Z"])
+    all_ = t[t.county == "ALL"].iloc[0]
+    assert all_.population == 1500 and all_.population_covered == 1400
+    assert all_.villages == 5 and all_.villages_uncovered == 2
+    per = t[t.county != "ALL"]
+    assert per.population.sum() == all_.population
+    assert per.population_covered.sum() == all_.population_covered
+    y = t[t.county == "Y"].iloc[0]
+    assert y.share_covered == pytest.approx(1000 / 1100)
+    z = t[t.county == "Z"].iloc[0]
+    assert z.population == 0 and np.isnan(z.share_covered)
+
+
+def test_people_from_raster_take_precedence() -> None:
+    std = [load_standards()["health_15min"]]
+    people = pd.DataFrame({"county": ["X", "X"], "population": [7.0, 3.0], "setting": ["rural"] * 2,
+                           "health_15min_covered": [True, False], "health_15min_applies": [True, True]})
+    t = coverage_table(_villages(), people, std, ["X"])
+    x = t[t.county == "X"].iloc[0]
+    assert x.population == 10 and x.population_covered == 7 and x.villages == 2
+
+
+def test_equity_and_ranked_uncovered() -> None:
+    std = [load_standards()["health_15min"]]
+    v = _villages()
+    t = coverage_table(v, None, std, ["X", "Y"])
+    from ynps_geo.coverage import coverage_by_setting
+
+    e = equity_table(t, coverage_by_setting(v, std)).iloc[0]
+    assert e.min_county == "Y" and e.max_county == "X" and e.max_share == 1.0
+    assert e.urban_share == 1.0 and e.rural_share == pytest.approx(300 / 400)
+    assert e.urban_rural_gap == pytest.approx(0.25)
+    u = uncovered_villages(v, std)
+    assert u.village_id.tolist() == ["c", "d"] or u.village_id.tolist() == ["d", "c"]
+    assert u.iloc[0].max_excess_minutes == np.inf  # unreachable ranks first at equal population

@@ -1,0 +1,197 @@
+"""Coverage against the plan: village flags, population covered, gaps and spreads.
+
+Pure table logic on pandas/numpy; the travel times come from :mod:`ynps_geo.engine`.
+Thresholds are inclusive: a village at exactly 15:00 minutes is within 15 minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ynps_geo.model.standards import PlanStandard
+
+COVERAGE_COLUMNS = [
+    "county", "standard_id", "population", "population_covered", "share_covered",
+    "villages", "villages_uncovered",
+]
+
+
+def covered(values: np.ndarray, threshold: float) -> np.ndarray:
+    """Inclusive threshold test (``inf`` and ``nan`` are not covered).
+
+    A tiny relative tolerance (1e-9) absorbs floating-point noise in sums of edge costs, so a
+    trip of exactly the threshold counts as inside.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    return np.isfinite(v) & (v <= threshold * (1.0 + 1e-9))
+
+
+def gini(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None) -> float:
+    """Gini coefficient of non-negative values (0 = equal, 1 = all in one unit).
+
+    Parameters
+    ----------
+    values : array-like
+        E.g. the covered share of each county.
+    weights : array-like, optional
+        Unit weights (e.g. county population); equal when omitted.
+
+    Returns
+    -------
+    float
+        ``nan`` for no values or all zero.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
+    x, w = x[ok], w[ok]
+    if len(x) == 0 or np.sum(x * w) == 0:
+        return float("nan")
+    # weighted mean absolute difference / (2 * mean)
+    diff = np.abs(x[:, None] - x[None, :])
+    mad = float(np.sum(w[:, None] * w[None, :] * diff)) / float(np.sum(w)) ** 2
+    mean = float(np.sum(w * x) / np.sum(w))
+    return mad / (2.0 * mean)
+
+
+def coverage_table(
+    villages: pd.DataFrame | None,
+    people: pd.DataFrame | None,
+    standards: Iterable[PlanStandard],
+    counties: Sequence[str],
+) -> pd.DataFrame:
+    """Population and villages covered, per (county, standard) and for ``ALL``.
+
+    Parameters
+    ----------
+    villages : DataFrame or None
+        One row per village with ``county``, ``population``, ``setting`` and, per standard,
+        ``<id>_covered`` and ``<id>_applies``.
+    people : DataFrame or None
+        Population-raster cells with ``county``, ``population``, ``setting`` and per standard
+        ``<id>_covered`` / ``<id>_applies``. When given, population figures come from it
+        (people between villages count too); otherwise from village populations.
+    standards : iterable of PlanStandard
+        Circle standards evaluated.
+    counties : sequence of str
+        Every county, so that one without villages still gets a row.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COVERAGE_COLUMNS`.
+    """
+    rows = []
+    pop_src = people if people is not None else villages
+    for s in standards:
+        for county in [*counties, "ALL"]:
+            row: dict[str, object] = {"county": county, "standard_id": s.id}
+            if pop_src is not None and len(pop_src):
+                sel = pop_src if county == "ALL" else pop_src[pop_src["county"] == county]
+                app = sel[sel[f"{s.id}_applies"].astype(bool)]
+                pop = float(app["population"].sum())
+                cov = float(app.loc[app[f"{s.id}_covered"].astype(bool), "population"].sum())
+            else:
+                pop = cov = 0.0
+            row["population"] = pop
+            row["population_covered"] = cov
+            row["share_covered"] = cov / pop if pop > 0 else float("nan")
+            if villages is not None and len(villages):
+                vs = villages if county == "ALL" else villages[villages["county"] == county]
+                vs = vs[vs[f"{s.id}_applies"].astype(bool)]
+                row["villages"] = len(vs)
+                row["villages_uncovered"] = int((~vs[f"{s.id}_covered"].astype(bool)).sum())
+            else:
+                row["villages"] = 0
+                row["villages_uncovered"] = 0
+            rows.append(row)
+    return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
+
+
+def coverage_by_setting(
+    people_or_villages: pd.DataFrame, standards: Iterable[PlanStandard]
+) -> pd.DataFrame:
+    """Covered share by county and urban/rural setting (for the urban-rural gap)."""
+    rows = []
+    df = people_or_villages
+    for s in standards:
+        for (county, setting), g in df.groupby(["county", "setting"], observed=True):
+            app = g[g[f"{s.id}_applies"].astype(bool)]
+            pop = float(app["population"].sum())
+            if pop <= 0:
+                continue
+            cov = float(app.loc[app[f"{s.id}_covered"].astype(bool), "population"].sum())
+            rows.append({"county": county, "setting": setting, "standard_id": s.id,
+                         "population": pop, "population_covered": cov,
+                         "share_covered": cov / pop})
+    return pd.DataFrame(rows, columns=["county", "setting", "standard_id", "population",
+                                       "population_covered", "share_covered"])
+
+
+def equity_table(coverage: pd.DataFrame, by_setting: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Spread across counties of each standard's covered share, and the urban-rural gap.
+
+    Returns
+    -------
+    DataFrame
+        ``standard_id, counties, min_share, min_county, max_share, max_county, gini,
+        urban_share, rural_share, urban_rural_gap`` (gap = urban minus rural share, ALL).
+    """
+    rows = []
+    for sid, g in coverage[coverage["county"] != "ALL"].groupby("standard_id", sort=False):
+        g = g[np.isfinite(g["share_covered"].astype(float))]
+        row: dict[str, object] = {"standard_id": sid, "counties": len(g)}
+        if len(g):
+            i_min = g["share_covered"].astype(float).idxmin()
+            i_max = g["share_covered"].astype(float).idxmax()
+            row.update(
+                min_share=float(g.loc[i_min, "share_covered"]), min_county=g.loc[i_min, "county"],
+                max_share=float(g.loc[i_max, "share_covered"]), max_county=g.loc[i_max, "county"],
+                gini=gini(g["share_covered"].to_numpy(float), g["population"].to_numpy(float)),
+            )
+        if by_setting is not None and len(by_setting):
+            bs = by_setting[by_setting["standard_id"] == sid]
+            for setting in ("urban", "rural"):
+                x = bs[bs["setting"] == setting]
+                pop = float(x["population"].sum())
+                row[f"{setting}_share"] = float(x["population_covered"].sum()) / pop if pop else np.nan
+            row["urban_rural_gap"] = float(row["urban_share"]) - float(row["rural_share"])  # type: ignore[arg-type]
+        rows.append(row)
+    cols = ["standard_id", "counties", "min_share", "min_county", "max_share", "max_county",
+            "gini", "urban_share", "rural_share", "urban_rural_gap"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def uncovered_villages(villages: pd.DataFrame, standards: Sequence[PlanStandard]) -> pd.DataFrame:
+    """Villages failing at least one circle standard, ranked.
+
+    Ranked by population (largest first), then by the largest excess over a threshold.
+    Columns add ``failed_standards`` (comma-separated ids), ``n_failed`` and
+    ``max_excess_minutes`` (time standards only).
+    """
+    if villages is None or not len(villages):
+        return pd.DataFrame()
+    failed = []
+    excess = np.zeros(len(villages))
+    for s in standards:
+        app = villages[f"{s.id}_applies"].to_numpy(bool)
+        fail = app & ~villages[s.covered_column].to_numpy(bool)
+        failed.append(np.where(fail, s.id, ""))
+        if s.unit == "min":
+            over = villages[s.value_column].to_numpy(float) - float(s.threshold or 0)
+            over = np.where(fail, np.where(np.isfinite(over), over, 1e9), 0.0)
+            excess = np.maximum(excess, over)
+    if failed:
+        stacked = np.column_stack(failed)
+        names = [",".join(x for x in row if x) for row in stacked]
+    else:
+        names = [""] * len(villages)
+    out = villages.copy()
+    out["failed_standards"] = names
+    out["n_failed"] = [len(n.split(",")) if n else 0 for n in names]
+    out["max_excess_minutes"] = np.where(excess >= 1e9, np.inf, excess)
+    out = out[out["n_failed"] > 0]
+    return out.sort_values(["population", "max_excess_minutes"], ascending=[False, False])
