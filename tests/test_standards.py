@@ -67,6 +67,8 @@ def test_user_yaml_overrides_and_extends(tmp_path: Path) -> None:
         ({"kind": "circle"}, "id"),
         ({"id": "x", "kind": "circle", "facilities": ["health"], "threshold": 5, "unit": "min",
           "mode": "fly"}, "mode"),
+        ({"id": "x", "kind": "circle", "facilities": ["helth"], "threshold": 5, "unit": "min"},
+         "health"),
     ],
 )
 def test_bad_standard_entries(entry: dict, match: str) -> None:

@@ -190,10 +190,28 @@ def standard_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Pl
         if not kwargs["facilities"]:
             msg = f"{source}: circle standard {sid!r} needs 'facilities' (category names)"
             raise ConfigError(msg)
+    _check_names(kwargs["facilities"] + kwargs["required"], sid, source)
     if data.get("applies_to", "all") not in APPLIES:
         msg = f"{source}: standard {sid!r} applies_to {data.get('applies_to')!r}; use {list(APPLIES)}"
         raise ConfigError(msg)
     return PlanStandard(**kwargs)
+
+
+def _check_names(groups: tuple[tuple[str, ...], ...], sid: str, source: str) -> None:
+    """Every facility name must be a known category or subtype."""
+    from ynps_geo.model.facilities import CATEGORIES, SUBTYPES
+
+    known = set(CATEGORIES) | set(SUBTYPES)
+    for group in groups:
+        for name in group:
+            if name not in known:
+                import difflib
+
+                close = difflib.get_close_matches(name, sorted(known), n=3)
+                hint = f" Did you mean {', '.join(close)}?" if close else ""
+                msg = (f"{source}: standard {sid!r} names facility category {name!r}, which is "
+                       f"unknown.{hint} Categories: {', '.join(sorted(CATEGORIES))}")
+                raise ConfigError(msg)
 
 
 class StandardSet(Mapping[str, PlanStandard]):
