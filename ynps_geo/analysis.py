@@ -1,0 +1,303 @@
+"""The analysis of one county: inputs in, per-village and per-person results out.
+
+A county is processed with a margin around it (roads and facilities beyond the border are
+used, so trips across it are found). The province is processed county by county, so the work
+splits naturally across processes or a cluster, and one county's bad data never loses the
+others (see :mod:`ynps_geo.workflows`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ynps_geo import settings
+from ynps_geo._geo import utm_epsg
+from ynps_geo.coverage import covered
+from ynps_geo.model.grid import GridSpec
+from ynps_geo.model.standards import PlanStandard
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Inputs:
+    """Everything read for an analysis, in EPSG:4326.
+
+    Attributes
+    ----------
+    counties : GeoDataFrame
+        ``county`` and polygon geometry.
+    villages : GeoDataFrame or None
+        ``village_id, name, population, setting`` (+ ``county`` after assignment).
+    facilities : GeoDataFrame
+        ``facility_id, name, category, subtype`` and capacity columns.
+    roads : RoadNetwork or None
+    dem_path, population_path : Path or None
+    """
+
+    counties: Any
+    villages: Any | None
+    facilities: Any
+    roads: Any | None = None
+    dem_path: Path | None = None
+    population_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Options:
+    """Numerical options of an analysis (defaults from :mod:`ynps_geo.settings`)."""
+
+    resolution_m: float = field(default_factory=lambda: settings.raster_resolution_m)
+    margin_m: float = field(default_factory=lambda: settings.analysis_margin_m)
+    connectivity: int = 8
+    walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
+    offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
+    isochrones: bool = True
+
+
+@dataclass
+class CountyResult:
+    """Results of one county."""
+
+    county: str
+    villages: pd.DataFrame | None
+    people: pd.DataFrame | None
+    isochrones: list[dict[str, Any]]
+    grid: GridSpec
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def facility_matches(facilities: pd.DataFrame, group: Sequence[str]) -> np.ndarray:
+    """Boolean mask of facilities whose category or subtype is named in ``group``."""
+    names = set(group)
+    cat = facilities["category"].astype(str).isin(names).to_numpy()
+    sub = facilities["subtype"].astype(str).isin(names).to_numpy() if "subtype" in facilities else False
+    return cat | sub
+
+
+def _fill_voids(dem: np.ndarray) -> tuple[np.ndarray, float]:
+    """Fill nan cells (SRTM voids, outside coverage) with the nearest valid elevation."""
+    bad = ~np.isfinite(dem)
+    frac = float(bad.mean()) if dem.size else 0.0
+    if not bad.any():
+        return dem, 0.0
+    if bad.all():
+        return np.zeros_like(dem), 1.0
+    from scipy.ndimage import distance_transform_edt
+
+    idx = distance_transform_edt(bad, return_distances=False, return_indices=True)
+    return dem[tuple(idx)], frac
+
+
+def _settings_for_people(people_xy: np.ndarray, pop_density: np.ndarray, villages_xy: np.ndarray | None,
+                         village_setting: np.ndarray | None) -> np.ndarray:
+    """Urban/rural setting of raster cells: the nearest village's (within 2 km), else density.
+
+    Cells with no village within 2 km are urban when their density is at least 1,500 people
+    per km2 (the GHS/Eurostat urban-cluster density), rural otherwise.
+    """
+    out = np.where(pop_density >= 1500.0, "urban", "rural").astype(object)
+    if villages_xy is not None and len(villages_xy):
+        from scipy.spatial import cKDTree
+
+        d, i = cKDTree(villages_xy).query(people_xy, k=1)
+        near = d <= 2000.0
+        out[near] = np.asarray(village_setting, dtype=object)[i[near]]
+    return out
+
+
+def analyze_county(
+    county: str,
+    geom_wgs84: Any,
+    inputs: Inputs,
+    standards: Sequence[PlanStandard],
+    options: Options,
+) -> CountyResult:
+    """Travel times, covered flags and isochrones for one county.
+
+    Parameters
+    ----------
+    county : str
+        County name (as in the boundary layer).
+    geom_wgs84 : shapely geometry
+        The county polygon.
+    inputs : Inputs
+    standards : sequence of PlanStandard
+        Circle standards to evaluate.
+    options : Options
+
+    Returns
+    -------
+    CountyResult
+    """
+    import time
+
+    import geopandas as gpd
+    from pyproj import Transformer
+    from shapely.ops import transform as shp_transform
+
+    from ynps_geo.engine import TravelEngine
+    from ynps_geo.io.raster import population_cells, reproject_to_grid
+    from ynps_geo.isochrones import isochrone_geometry, to_wgs84
+
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    c = geom_wgs84.centroid
+    epsg = utm_epsg(c.x, c.y)
+    fwd = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+    geom_m = shp_transform(fwd.transform, geom_wgs84)
+    area_m = geom_m.buffer(options.margin_m)
+    grid = GridSpec.covering(epsg, area_m.bounds, options.resolution_m)
+    back = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
+    area_wgs = shp_transform(back.transform, area_m)
+
+    # terrain
+    if inputs.dem_path is not None:
+        dem, void = _fill_voids(reproject_to_grid(inputs.dem_path, grid, what="DEM"))
+        if void > 0:
+            notes.append(f"{void:.1%} of the DEM grid had no elevation (voids or outside the DEM) and was filled from the nearest valid cell")
+    else:
+        dem = np.zeros(grid.shape)
+        notes.append("no DEM given: walking assumes flat terrain")
+
+    # roads and facilities of the county and its margin
+    roads = None
+    if inputs.roads is not None:
+        roads = inputs.roads.clip(area_wgs.bounds)
+        if roads.n_edges == 0:
+            roads = None
+            notes.append("no roads within the county and its margin: travel is off-road walking only")
+    fac = inputs.facilities
+    fac = fac[fac.geometry.within(area_wgs)].reset_index(drop=True)
+    fx, fy = fwd.transform(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
+
+    # villages of the county
+    vil = None
+    vx = vy = np.zeros(0)
+    if inputs.villages is not None:
+        vil = inputs.villages[inputs.villages["county"] == county].reset_index(drop=True)
+        vx, vy = fwd.transform(vil.geometry.x.to_numpy(), vil.geometry.y.to_numpy())
+        vx, vy = np.asarray(vx), np.asarray(vy)
+
+    engine = TravelEngine.build(grid, dem, roads, (vx, vy), (np.asarray(fx), np.asarray(fy)),
+                                connectivity=options.connectivity)
+    engine.walking_speed_kmh = options.walking_speed_kmh
+    engine.offroad_factor = options.offroad_factor
+
+    # people from the population raster
+    people = None
+    if inputs.population_path is not None:
+        cells = population_cells(inputs.population_path, geom_wgs84)
+        px, py = fwd.transform(cells.lon, cells.lat)
+        px, py = np.asarray(px), np.asarray(py)
+        density = cells.population / (cells.cell_area_m2 / 1e6)
+        setting = _settings_for_people(
+            np.column_stack([px, py]), density,
+            np.column_stack([vx, vy]) if vil is not None else None,
+            vil["setting"].to_numpy() if vil is not None else None,
+        )
+        people = pd.DataFrame({"county": county, "lon": cells.lon, "lat": cells.lat,
+                               "population": cells.population, "setting": setting})
+        prow, pcol = grid.rowcol(px, py)
+        people_cell = np.where(grid.inside(prow, pcol), prow * grid.width + pcol, -1)
+
+    # which searches are needed: (mode, group)
+    settings_present: set[str] = set()
+    if vil is not None:
+        settings_present |= set(vil["setting"].astype(str))
+    if people is not None:
+        settings_present |= set(people["setting"].astype(str))
+    jobs: dict[str, list[tuple[str, ...]]] = {}
+    for s in standards:
+        for st in ("urban", "rural"):
+            if st in settings_present and s.applies(st):
+                groups = jobs.setdefault(s.mode_for(st), [])
+                for g in s.facilities:
+                    if g not in groups:
+                        groups.append(g)
+    results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
+    for mode, groups in jobs.items():
+        sets = [np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
+                for g in groups]
+        dist, nearest = engine.search(mode, sets)
+        for i, g in enumerate(groups):
+            results[(mode, g)] = (dist[i], nearest[i])
+
+    def combine(mode: str, s: PlanStandard) -> tuple[np.ndarray, np.ndarray]:
+        """Per node: the largest over groups of the nearest cost, and that facility."""
+        dists = np.stack([results[(mode, g)][0] for g in s.facilities])
+        nears = np.stack([results[(mode, g)][1] for g in s.facilities])
+        k = np.argmax(dists, axis=0)
+        cols = np.arange(dists.shape[1])
+        return dists[k, cols], nears[k, cols]
+
+    scale = {"min": 1 / 60.0, "km": 1 / 1000.0}
+    isos: list[dict[str, Any]] = []
+    for s in standards:
+        f = scale[s.unit or "min"]
+        modes_used = {s.mode_for(st) for st in ("urban", "rural") if st in settings_present and s.applies(st)}
+        combined = {m: combine(m, s) for m in modes_used}
+        if vil is not None:
+            val = np.full(len(vil), np.nan)
+            near = np.full(len(vil), -1, dtype=np.int64)
+            applies = np.zeros(len(vil), dtype=bool)
+            for st in ("urban", "rural"):
+                m = s.mode_for(st)
+                sel = (vil["setting"] == st).to_numpy()
+                if m not in combined and all((m, g) in results for g in s.facilities):
+                    combined[m] = combine(m, s)  # not applicable here, but the time is known
+                if m not in combined:
+                    continue
+                d, n = combined[m]
+                vd = engine.village_values(d) * f
+                vn = engine.village_values(n)
+                val[sel] = vd[sel]
+                near[sel] = vn[sel]
+                applies[sel] = s.applies(st)
+            vil[s.value_column] = val
+            vil[s.covered_column] = covered(val, float(s.threshold))  # type: ignore[arg-type]
+            vil[f"{s.id}_applies"] = applies
+            vil[f"{s.id}_facility_id"] = np.where(near >= 0, fac["facility_id"].to_numpy()[np.maximum(near, 0)] if len(fac) else "", "")
+            vil[f"{s.id}_facility"] = np.where(near >= 0, fac["name"].astype(str).to_numpy()[np.maximum(near, 0)] if len(fac) else "", "")
+        if people is not None:
+            pval = np.full(len(people), np.inf)
+            papp = np.zeros(len(people), dtype=bool)
+            for st in ("urban", "rural"):
+                sel = (people["setting"] == st).to_numpy()
+                m = s.mode_for(st)
+                papp[sel] = s.applies(st)
+                if m in combined and combined[m][0] is not None:
+                    cd = combined[m][0][: grid.size]
+                    ok = sel & (people_cell >= 0)
+                    pval[ok] = cd[people_cell[ok]] * f
+            people[s.value_column] = pval
+            people[s.covered_column] = covered(pval, float(s.threshold))  # type: ignore[arg-type]
+            people[f"{s.id}_applies"] = papp
+        if options.isochrones:
+            for m in sorted(modes_used):
+                d = combined[m][0]
+                if d is None:
+                    continue
+                cells = engine.cell_values(d) * f
+                g_m = isochrone_geometry(cells, float(s.threshold), grid)  # type: ignore[arg-type]
+                g_m = g_m.intersection(geom_m)
+                pop_in = float("nan")
+                if people is not None:
+                    pv = np.where(people_cell >= 0, cells.ravel()[np.maximum(people_cell, 0)], np.inf)
+                    pop_in = float(people.loc[covered(pv, float(s.threshold)), "population"].sum())  # type: ignore[arg-type]
+                isos.append({"county": county, "standard_id": s.id, "mode": m,
+                             "threshold": float(s.threshold), "unit": s.unit,  # type: ignore[arg-type]
+                             "population_inside": pop_in,
+                             "area_km2": g_m.area / 1e6, "geometry": to_wgs84(g_m, epsg)})
+    if vil is not None:
+        vil = gpd.GeoDataFrame(vil, geometry="geometry", crs="EPSG:4326")
+    return CountyResult(county, vil, people, isos, grid, time.perf_counter() - t0, notes)

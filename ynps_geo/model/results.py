@@ -1,0 +1,71 @@
+"""The result objects that ``report/`` consumes (no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ynps_geo.model.standards import PlanStandard
+
+
+@dataclass
+class AnalysisResult:
+    """Everything an analysis produced, for writers and reports.
+
+    Attributes
+    ----------
+    name : str
+        Analysis name (from the config).
+    standards : list of PlanStandard
+        Circle standards evaluated, in order.
+    villages : GeoDataFrame or None
+        One row per village with ``<id>_minutes``/``<id>_km``, ``<id>_covered``, ...
+    people : DataFrame or None
+        Populated raster cells with their times (when a population raster was given).
+    coverage : DataFrame
+        ``coverage.csv``: per (county, standard) and ``ALL``.
+    by_setting : DataFrame
+        Covered share by county and urban/rural setting.
+    equity : DataFrame
+        Spread across counties and the urban-rural gap per standard.
+    uncovered : DataFrame
+        Villages failing at least one standard, ranked.
+    isochrones : GeoDataFrame or None
+        Dissolved isochrone polygons per county, standard and mode.
+    facilities : GeoDataFrame
+        The facilities used, with category and subtype.
+    counties : GeoDataFrame
+        County polygons.
+    presence, ratios, access : DataFrame
+        Presence rules, provision ratios and capacity-aware access (may be empty).
+    failures : dict
+        County -> error message for counties that failed (the others are kept).
+    notes : list of str
+        Assumptions and data-quality notes for the report's method section.
+    inputs : dict
+        Input files and their sizes/hashes, for the report.
+    timings : dict
+        Seconds per step.
+    """
+
+    name: str
+    standards: list[PlanStandard]
+    villages: Any | None
+    people: pd.DataFrame | None
+    coverage: pd.DataFrame
+    by_setting: pd.DataFrame
+    equity: pd.DataFrame
+    uncovered: pd.DataFrame
+    isochrones: Any | None
+    facilities: Any
+    counties: Any
+    presence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ratios: pd.DataFrame = field(default_factory=pd.DataFrame)
+    access: pd.DataFrame = field(default_factory=pd.DataFrame)
+    failures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    config_text: str = ""

@@ -1,0 +1,273 @@
+"""Workflows: config in, files out. Shared by the CLI, cron jobs and notebooks.
+
+``analyze`` runs the whole analysis for a config; ``demo`` builds the embedded demo county and
+analyzes it; ``standards_table`` lists the plan's rules. Each county is processed on its own
+(with a margin around it); a county that fails is reported and the others are kept. Output
+files are written atomically (a temporary file, then a rename), so a reader never sees a
+half-written file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ynps_geo.analysis import Inputs, Options, analyze_county
+from ynps_geo.config import AnalysisConfig, load_config
+from ynps_geo.coverage import coverage_by_setting, coverage_table, equity_table, uncovered_villages
+from ynps_geo.errors import DataQualityWarning, YnpsGeoError
+from ynps_geo.model.results import AnalysisResult
+from ynps_geo.model.standards import PlanStandard, StandardSet, load_standards
+
+log = logging.getLogger("ynps_geo")
+
+Progress = Callable[[str], None]
+
+
+def _standards_for(cfg: AnalysisConfig) -> StandardSet:
+    sset = load_standards(cfg.standards_file)
+    if cfg.standards_overrides:
+        sset = sset.merged(cfg.standards_overrides, source=str(cfg.source))
+    return sset.select(cfg.standards)
+
+
+def load_inputs(cfg: AnalysisConfig) -> Inputs:
+    """Read every input a config names, all in EPSG:4326.
+
+    Villages are assigned to the county polygon that contains them; villages outside every
+    county are reported (a warning with their count) and left out.
+    """
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from ynps_geo.io.vector import read_boundaries, read_facilities, read_villages
+
+    notes: list[str] = []
+    base = cfg.base_dir
+    villages = read_villages(cfg.villages, base) if cfg.villages else None
+    layers = []
+    for spec in cfg.facilities:
+        f = read_facilities(spec, base)
+        unknown = f.attrs.get("unknown_types") or {}
+        if unknown:
+            total = sum(unknown.values())
+            top = ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items(), key=lambda kv: -kv[1])[:8])
+            notes.append(f"{spec['path'].name}: {total} facilities of unknown type left out: {top}")
+        if f.attrs.get("dropped_no_coordinates"):
+            notes.append(f"{spec['path'].name}: {f.attrs['dropped_no_coordinates']} rows without coordinates left out")
+        layers.append(f)
+    facilities = gpd.GeoDataFrame(pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    if facilities["facility_id"].duplicated().any():
+        dup = facilities["facility_id"].duplicated(keep="first")
+        facilities.loc[dup, "facility_id"] = (
+            facilities.loc[dup, "source"].astype(str) + ":" + facilities.loc[dup, "facility_id"].astype(str)
+        )
+    if cfg.boundary:
+        b = cfg.boundary
+        counties = read_boundaries(b["path"], crs=b.get("crs"), name_field=b.get("name_field"),
+                                   layer=b.get("layer"), encoding=b.get("encoding"))
+    else:
+        pts = villages.geometry if villages is not None else facilities.geometry
+        hull = pts.union_all().convex_hull.buffer(0.02)
+        if cfg.population:
+            import rasterio
+            from rasterio.warp import transform_bounds
+
+            with rasterio.open(cfg.population["path"]) as src:
+                hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
+        counties = gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
+        notes.append("no boundary given: the study area is the population raster's extent (or the villages' hull)")
+    if villages is not None:
+        joined = gpd.sjoin(villages, counties[["county", "geometry"]], how="left", predicate="within")
+        joined = joined[~joined.index.duplicated(keep="first")]
+        if "county_left" in joined:
+            joined["county"] = joined["county_right"]
+            joined = joined.drop(columns=["county_left", "county_right"])
+        villages = villages.assign(county=joined["county"].to_numpy())
+        outside = villages["county"].isna()
+        if outside.any():
+            ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
+            msg = (f"{int(outside.sum())} villages lie outside every county boundary and are left "
+                   f"out (e.g. {ids}); check their coordinates and CRS")
+            warnings.warn(msg, DataQualityWarning, stacklevel=2)
+            notes.append(msg)
+            villages = villages[~outside].reset_index(drop=True)
+    roads = None
+    if cfg.roads:
+        from ynps_geo.io.osm import read_roads
+
+        r = cfg.roads
+        roads = read_roads(r["path"], class_field=r.get("class_field"), speed_field=r.get("speed_field"),
+                           oneway_field=r.get("oneway_field"), layer=r.get("layer"), crs=r.get("crs"),
+                           speeds=cfg.options.get("speeds"))
+    return Inputs(counties=counties, villages=villages, facilities=facilities, roads=roads,
+                  dem_path=cfg.dem["path"] if cfg.dem else None,
+                  population_path=cfg.population["path"] if cfg.population else None, notes=notes)
+
+
+def _options(cfg: AnalysisConfig) -> Options:
+    o = Options()
+    for key in ("resolution_m", "margin_m", "connectivity", "walking_speed_kmh"):
+        if key in cfg.options:
+            setattr(o, key, type(getattr(o, key))(cfg.options[key]))
+    if "offroad_factor" in cfg.options:
+        o.offroad_factor = float(cfg.options["offroad_factor"])
+    return o
+
+
+def run(cfg: AnalysisConfig, *, progress: Progress | None = None) -> AnalysisResult:
+    """Run the analysis of a config and return the results (nothing is written).
+
+    Each county is analysed separately; a :class:`~ynps_geo.errors.YnpsGeoError` in one
+    county is recorded in ``result.failures`` and the others go on.
+    """
+    import geopandas as gpd
+
+    say = progress or (lambda m: log.info(m))
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    standards = _standards_for(cfg)
+    circles: list[PlanStandard] = standards.of_kind("circle")
+    inputs = load_inputs(cfg)
+    timings["load_inputs"] = time.perf_counter() - t0
+    say(f"loaded inputs in {timings['load_inputs']:.1f} s: {len(inputs.counties)} counties, "
+        f"{0 if inputs.villages is None else len(inputs.villages)} villages, "
+        f"{len(inputs.facilities)} facilities, "
+        f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments")
+    opts = _options(cfg)
+    vil_parts, ppl_parts, iso_rows = [], [], []
+    failures: dict[str, str] = {}
+    notes = list(inputs.notes)
+    for county, geom in zip(inputs.counties["county"], inputs.counties.geometry, strict=True):
+        try:
+            res = analyze_county(str(county), geom, inputs, circles, opts)
+        except YnpsGeoError as err:
+            failures[str(county)] = str(err)
+            log.error("county %s failed: %s", county, err)
+            continue
+        timings[f"county:{county}"] = res.seconds
+        say(f"county {county}: {res.grid.height}x{res.grid.width} grid, {res.seconds:.1f} s")
+        notes += [f"{county}: {n}" for n in res.notes]
+        if res.villages is not None:
+            vil_parts.append(res.villages)
+        if res.people is not None:
+            ppl_parts.append(res.people)
+        iso_rows += res.isochrones
+    villages = (gpd.GeoDataFrame(pd.concat(vil_parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+                if vil_parts else None)
+    people = pd.concat(ppl_parts, ignore_index=True) if ppl_parts else None
+    counties_ok = [str(c) for c in inputs.counties["county"] if str(c) not in failures]
+    cov = coverage_table(villages, people, circles, counties_ok)
+    by_setting = coverage_by_setting(people if people is not None else villages, circles) if (
+        people is not None or villages is not None) else pd.DataFrame()
+    isos = gpd.GeoDataFrame(iso_rows, geometry="geometry", crs="EPSG:4326") if iso_rows else None
+    result = AnalysisResult(
+        name=cfg.name, standards=circles, villages=villages, people=people, coverage=cov,
+        by_setting=by_setting, equity=equity_table(cov, by_setting),
+        uncovered=uncovered_villages(villages, circles) if villages is not None else pd.DataFrame(),
+        isochrones=isos, facilities=inputs.facilities, counties=inputs.counties,
+        failures=failures, notes=notes, timings=timings,
+        config_text=cfg.source.read_text(encoding="utf-8"),
+        inputs=_describe_inputs(cfg),
+    )
+    _rules(result, standards, inputs)
+    result.timings["total"] = time.perf_counter() - t0
+    return result
+
+
+def _rules(result: AnalysisResult, standards: StandardSet, inputs: Inputs) -> None:
+    """Presence and ratio rules, when the coverage module provides them."""
+    from ynps_geo import coverage
+
+    if hasattr(coverage, "presence_table"):
+        result.presence = coverage.presence_table(standards.of_kind("presence"), inputs, result)
+    if hasattr(coverage, "ratio_table"):
+        result.ratios = coverage.ratio_table(standards.of_kind("ratio"), inputs, result)
+
+
+def _describe_inputs(cfg: AnalysisConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("boundary", "villages", "roads", "dem", "population"):
+        spec = getattr(cfg, key)
+        if spec:
+            out[key] = str(spec["path"])
+    out["facilities"] = [str(f["path"]) for f in cfg.facilities]
+    return out
+
+
+def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
+    """Write every output file into ``out_dir`` (each atomically). Returns name -> path."""
+    from ynps_geo.io.vector import atomic_write, write_layer
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    if result.villages is not None:
+        written["villages"] = write_layer(_village_layer(result), out_dir / "villages.gpkg", layer="villages")
+    with atomic_write(out_dir / "coverage.csv") as tmp:
+        result.coverage.to_csv(tmp, index=False, encoding="utf-8")
+    written["coverage"] = out_dir / "coverage.csv"
+    if result.villages is not None and len(result.uncovered):
+        import geopandas as gpd
+
+        unc = gpd.GeoDataFrame(result.uncovered, geometry="geometry", crs="EPSG:4326")
+        written["uncovered"] = write_layer(unc, out_dir / "uncovered_villages.gpkg", layer="uncovered_villages")
+    if result.isochrones is not None and len(result.isochrones):
+        written["isochrones"] = write_layer(result.isochrones, out_dir / "isochrones.gpkg", layer="isochrones")
+    from ynps_geo.report import render
+
+    written.update(render.write_reports(result, out_dir))
+    return written
+
+
+def _village_layer(result: AnalysisResult):  # type: ignore[no-untyped-def]
+    v = result.villages.copy()
+    first = ["village_id", "name", "county", "population", "setting"]
+    rest = [c for c in v.columns if c not in first and c != "geometry"]
+    return v[[*first, *rest, "geometry"]]
+
+
+def analyze(config: str | Path, out_dir: str | Path, *, progress: Progress | None = None) -> AnalysisResult:
+    """Run the full analysis described by a YAML config and write every output into ``out_dir``."""
+    cfg = load_config(config)
+    result = run(cfg, progress=progress)
+    t = time.perf_counter()
+    write_outputs(result, Path(out_dir))
+    result.timings["write_outputs"] = time.perf_counter() - t
+    return result
+
+
+def demo(out_dir: str | Path, *, seed: int = 532901, progress: Progress | None = None) -> AnalysisResult:
+    """Build the embedded demo county under ``out_dir/data`` and analyze it into ``out_dir``."""
+    from ynps_geo.datasets import generate_demo
+
+    out = Path(out_dir)
+    t = time.perf_counter()
+    config = generate_demo(out / "data", seed=seed)
+    gen = time.perf_counter() - t
+    (progress or log.info)(f"generated the demo county in {gen:.1f} s")
+    result = analyze(config, out, progress=progress)
+    result.timings["generate_demo"] = gen
+    return result
+
+
+def standards_table() -> pd.DataFrame:
+    """Every plan standard the tool knows, as a table (id, kind, threshold, unit, titles)."""
+    rows = []
+    for s in load_standards().values():
+        rows.append({
+            "id": s.id, "kind": s.kind,
+            "threshold": "" if s.threshold is None else f"{s.threshold:g} {s.unit}",
+            "mode": "/".join(sorted(set(s.mode.values()))) if s.kind == "circle" else "",
+            "applies_to": s.applies_to if s.kind == "circle" else (s.unit_level or ""),
+            "title_zh": s.title_zh, "title_en": s.title_en,
+        })
+    return pd.DataFrame(rows)
+
+
+__all__ = ["analyze", "demo", "load_inputs", "run", "standards_table", "write_outputs"]
