@@ -30,7 +30,7 @@ def shared_path(*parts: str) -> Path:
 
 
 @pytest.fixture
-def shared() -> "type[_Shared]":
+def shared() -> type[_Shared]:
     """Fixture giving ``shared.path("folder", "file")``."""
     return _Shared
 

@@ -38,15 +38,17 @@ def test_gini_bounds(xs: list[float]) -> None:
 
 def _villages() -> pd.DataFrame:
     s = "health_15min"
-    return pd.DataFrame({
-        "village_id": ["a", "b", "c", "d", "e"],
-        "county": ["X", "X", "Y", "Y", "Y"],
-        "population": [100.0, 300.0, 50.0, 50.0, 1000.0],
-        "setting": ["urban", "rural", "rural", "rural", "urban"],
-        f"{s}_minutes": [3.0, 15.0, 40.0, np.inf, 10.0],
-        f"{s}_covered": [True, True, False, False, True],
-        f"{s}_applies": [True, True, True, True, True],
-    })
+    return pd.DataFrame(
+        {
+            "village_id": ["a", "b", "c", "d", "e"],
+            "county": ["X", "X", "Y", "Y", "Y"],
+            "population": [100.0, 300.0, 50.0, 50.0, 1000.0],
+            "setting": ["urban", "rural", "rural", "rural", "urban"],
+            f"{s}_minutes": [3.0, 15.0, 40.0, np.inf, 10.0],
+            f"{s}_covered": [True, True, False, False, True],
+            f"{s}_applies": [True, True, True, True, True],
+        }
+    )
 
 
 def test_coverage_table_adds_up() -> None:
@@ -67,8 +69,15 @@ def test_coverage_table_adds_up() -> None:
 
 def test_people_from_raster_take_precedence() -> None:
     std = [load_standards()["health_15min"]]
-    people = pd.DataFrame({"county": ["X", "X"], "population": [7.0, 3.0], "setting": ["rural"] * 2,
-                           "health_15min_covered": [True, False], "health_15min_applies": [True, True]})
+    people = pd.DataFrame(
+        {
+            "county": ["X", "X"],
+            "population": [7.0, 3.0],
+            "setting": ["rural"] * 2,
+            "health_15min_covered": [True, False],
+            "health_15min_applies": [True, True],
+        }
+    )
     t = coverage_table(_villages(), people, std, ["X"])
     x = t[t.county == "X"].iloc[0]
     assert x.population == 10 and x.population_covered == 7 and x.villages == 2

@@ -30,7 +30,9 @@ def test_circle_fields() -> None:
     assert h.mode_for("urban") == "walk" and h.mode_for("rural") == "drive"
     assert h.value_column == "health_15min_minutes" and h.covered_column == "health_15min_covered"
     c = s["culture_10li_rural"]
-    assert c.unit == "km" and c.value_column == "culture_10li_rural_km" and c.threshold_seconds == 5000
+    assert (
+        c.unit == "km" and c.value_column == "culture_10li_rural_km" and c.threshold_seconds == 5000
+    )
     assert s["eldercare_15min"].applies("urban") and not s["eldercare_15min"].applies("rural")
     assert len(s["basic_services_90min_rural"].facilities) == 3
     assert "十五分钟" in s["eldercare_15min"].plan_text
@@ -60,15 +62,38 @@ def test_user_yaml_overrides_and_extends(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "match"),
     [
-        ({"id": "x", "kind": "circle", "facilities": ["health"], "threshold": 0, "unit": "min"}, "threshold"),
-        ({"id": "x", "kind": "circle", "facilities": ["health"], "threshold": 5, "unit": "hours"}, "unit"),
+        (
+            {"id": "x", "kind": "circle", "facilities": ["health"], "threshold": 0, "unit": "min"},
+            "threshold",
+        ),
+        (
+            {
+                "id": "x",
+                "kind": "circle",
+                "facilities": ["health"],
+                "threshold": 5,
+                "unit": "hours",
+            },
+            "unit",
+        ),
         ({"id": "x", "kind": "cirle"}, "kind"),
         ({"id": "x", "kind": "circle", "treshold": 5}, "unknown key"),
         ({"kind": "circle"}, "id"),
-        ({"id": "x", "kind": "circle", "facilities": ["health"], "threshold": 5, "unit": "min",
-          "mode": "fly"}, "mode"),
-        ({"id": "x", "kind": "circle", "facilities": ["helth"], "threshold": 5, "unit": "min"},
-         "health"),
+        (
+            {
+                "id": "x",
+                "kind": "circle",
+                "facilities": ["health"],
+                "threshold": 5,
+                "unit": "min",
+                "mode": "fly",
+            },
+            "mode",
+        ),
+        (
+            {"id": "x", "kind": "circle", "facilities": ["helth"], "threshold": 5, "unit": "min"},
+            "health",
+        ),
     ],
 )
 def test_bad_standard_entries(entry: dict, match: str) -> None:
@@ -81,5 +106,10 @@ def test_standards_cli_lists_ids(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["standards"]) == 0
     out = capsys.readouterr().out
-    for sid in ("eldercare_15min", "culture_10li_rural", "beds_per_1000", "county_care_institution"):
+    for sid in (
+        "eldercare_15min",
+        "culture_10li_rural",
+        "beds_per_1000",
+        "county_care_institution",
+    ):
         assert sid in out

@@ -27,6 +27,35 @@ def utm_epsg(lon: float, lat: float) -> int:
 
 def haversine_m(lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike) -> np.ndarray:
     """Great-circle distance in metres on a sphere of radius 6,371,008.8 m."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * 6371008.8 * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def reproject_geometry(geom, src: str | int, dst: str | int):  # type: ignore[no-untyped-def]
+    """Reproject a shapely geometry (or array of them) between two CRSs.
+
+    Parameters
+    ----------
+    geom : shapely geometry or array of geometries
+    src, dst : str or int
+        CRSs as ``"EPSG:4326"`` strings or EPSG codes.
+    """
+    import shapely
+    from pyproj import Transformer
+
+    def _crs(c: str | int) -> str:
+        return f"EPSG:{c}" if isinstance(c, int) else c
+
+    tr = Transformer.from_crs(_crs(src), _crs(dst), always_xy=True)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, fn)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ynps_geo import settings
-from ynps_geo._geo import utm_epsg
+from ynps_geo._geo import reproject_geometry, utm_epsg
 from ynps_geo.coverage import covered
 from ynps_geo.model.grid import GridSpec
 from ynps_geo.model.standards import PlanStandard
@@ -80,7 +80,11 @@ def facility_matches(facilities: pd.DataFrame, group: Sequence[str]) -> np.ndarr
     """Boolean mask of facilities whose category or subtype is named in ``group``."""
     names = set(group)
     cat = facilities["category"].astype(str).isin(names).to_numpy()
-    sub = facilities["subtype"].astype(str).isin(names).to_numpy() if "subtype" in facilities else False
+    sub = (
+        facilities["subtype"].astype(str).isin(names).to_numpy()
+        if "subtype" in facilities
+        else False
+    )
     return cat | sub
 
 
@@ -98,8 +102,12 @@ def _fill_voids(dem: np.ndarray) -> tuple[np.ndarray, float]:
     return dem[tuple(idx)], frac
 
 
-def _settings_for_people(people_xy: np.ndarray, pop_density: np.ndarray, villages_xy: np.ndarray | None,
-                         village_setting: np.ndarray | None) -> np.ndarray:
+def _settings_for_people(
+    people_xy: np.ndarray,
+    pop_density: np.ndarray,
+    villages_xy: np.ndarray | None,
+    village_setting: np.ndarray | None,
+) -> np.ndarray:
     """Urban/rural setting of raster cells: the nearest village's (within 2 km), else density.
 
     Cells with no village within 2 km are urban when their density is at least 1,500 people
@@ -143,7 +151,6 @@ def analyze_county(
 
     import geopandas as gpd
     from pyproj import Transformer
-    from shapely.ops import transform as shp_transform
 
     from ynps_geo.engine import TravelEngine
     from ynps_geo.io.raster import population_cells, reproject_to_grid
@@ -154,17 +161,19 @@ def analyze_county(
     c = geom_wgs84.centroid
     epsg = utm_epsg(c.x, c.y)
     fwd = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
-    geom_m = shp_transform(fwd.transform, geom_wgs84)
+    geom_m = reproject_geometry(geom_wgs84, "EPSG:4326", epsg)
     area_m = geom_m.buffer(options.margin_m)
     grid = GridSpec.covering(epsg, area_m.bounds, options.resolution_m)
-    back = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
-    area_wgs = shp_transform(back.transform, area_m)
+    area_wgs = reproject_geometry(area_m, epsg, "EPSG:4326")
 
     # terrain
     if inputs.dem_path is not None:
         dem, void = _fill_voids(reproject_to_grid(inputs.dem_path, grid, what="DEM"))
         if void > 0:
-            notes.append(f"{void:.1%} of the DEM grid had no elevation (voids or outside the DEM) and was filled from the nearest valid cell")
+            notes.append(
+                f"{void:.1%} of the DEM grid had no elevation (voids or outside the DEM) "
+                "and was filled from the nearest valid cell"
+            )
     else:
         dem = np.zeros(grid.shape)
         notes.append("no DEM given: walking assumes flat terrain")
@@ -175,7 +184,9 @@ def analyze_county(
         roads = inputs.roads.clip(area_wgs.bounds)
         if roads.n_edges == 0:
             roads = None
-            notes.append("no roads within the county and its margin: travel is off-road walking only")
+            notes.append(
+                "no roads within the county and its margin: travel is off-road walking only"
+            )
     fac = inputs.facilities
     fac = fac[fac.geometry.within(area_wgs)].reset_index(drop=True)
     fx, fy = fwd.transform(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
@@ -188,8 +199,14 @@ def analyze_county(
         vx, vy = fwd.transform(vil.geometry.x.to_numpy(), vil.geometry.y.to_numpy())
         vx, vy = np.asarray(vx), np.asarray(vy)
 
-    engine = TravelEngine.build(grid, dem, roads, (vx, vy), (np.asarray(fx), np.asarray(fy)),
-                                connectivity=options.connectivity)
+    engine = TravelEngine.build(
+        grid,
+        dem,
+        roads,
+        (vx, vy),
+        (np.asarray(fx), np.asarray(fy)),
+        connectivity=options.connectivity,
+    )
     engine.walking_speed_kmh = options.walking_speed_kmh
     engine.offroad_factor = options.offroad_factor
 
@@ -201,12 +218,20 @@ def analyze_county(
         px, py = np.asarray(px), np.asarray(py)
         density = cells.population / (cells.cell_area_m2 / 1e6)
         setting = _settings_for_people(
-            np.column_stack([px, py]), density,
+            np.column_stack([px, py]),
+            density,
             np.column_stack([vx, vy]) if vil is not None else None,
             vil["setting"].to_numpy() if vil is not None else None,
         )
-        people = pd.DataFrame({"county": county, "lon": cells.lon, "lat": cells.lat,
-                               "population": cells.population, "setting": setting})
+        people = pd.DataFrame(
+            {
+                "county": county,
+                "lon": cells.lon,
+                "lat": cells.lat,
+                "population": cells.population,
+                "setting": setting,
+            }
+        )
         prow, pcol = grid.rowcol(px, py)
         people_cell = np.where(grid.inside(prow, pcol), prow * grid.width + pcol, -1)
 
@@ -226,8 +251,10 @@ def analyze_county(
                         groups.append(g)
     results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
     for mode, groups in jobs.items():
-        sets = [np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
-                for g in groups]
+        sets = [
+            np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
+            for g in groups
+        ]
         dist, nearest = engine.search(mode, sets)
         for i, g in enumerate(groups):
             results[(mode, g)] = (dist[i], nearest[i])
@@ -244,7 +271,9 @@ def analyze_county(
     isos: list[dict[str, Any]] = []
     for s in standards:
         f = scale[s.unit or "min"]
-        modes_used = {s.mode_for(st) for st in ("urban", "rural") if st in settings_present and s.applies(st)}
+        modes_used = {
+            s.mode_for(st) for st in ("urban", "rural") if st in settings_present and s.applies(st)
+        }
         combined = {m: combine(m, s) for m in modes_used}
         if vil is not None:
             val = np.full(len(vil), np.nan)
@@ -266,8 +295,16 @@ def analyze_county(
             vil[s.value_column] = val
             vil[s.covered_column] = covered(val, float(s.threshold))  # type: ignore[arg-type]
             vil[f"{s.id}_applies"] = applies
-            vil[f"{s.id}_facility_id"] = np.where(near >= 0, fac["facility_id"].to_numpy()[np.maximum(near, 0)] if len(fac) else "", "")
-            vil[f"{s.id}_facility"] = np.where(near >= 0, fac["name"].astype(str).to_numpy()[np.maximum(near, 0)] if len(fac) else "", "")
+            vil[f"{s.id}_facility_id"] = np.where(
+                near >= 0,
+                fac["facility_id"].to_numpy()[np.maximum(near, 0)] if len(fac) else "",
+                "",
+            )
+            vil[f"{s.id}_facility"] = np.where(
+                near >= 0,
+                fac["name"].astype(str).to_numpy()[np.maximum(near, 0)] if len(fac) else "",
+                "",
+            )
         if people is not None:
             pval = np.full(len(people), np.inf)
             papp = np.zeros(len(people), dtype=bool)
@@ -292,12 +329,22 @@ def analyze_county(
                 g_m = g_m.intersection(geom_m)
                 pop_in = float("nan")
                 if people is not None:
-                    pv = np.where(people_cell >= 0, cells.ravel()[np.maximum(people_cell, 0)], np.inf)
+                    pv = np.where(
+                        people_cell >= 0, cells.ravel()[np.maximum(people_cell, 0)], np.inf
+                    )
                     pop_in = float(people.loc[covered(pv, float(s.threshold)), "population"].sum())  # type: ignore[arg-type]
-                isos.append({"county": county, "standard_id": s.id, "mode": m,
-                             "threshold": float(s.threshold), "unit": s.unit,  # type: ignore[arg-type]
-                             "population_inside": pop_in,
-                             "area_km2": g_m.area / 1e6, "geometry": to_wgs84(g_m, epsg)})
+                isos.append(
+                    {
+                        "county": county,
+                        "standard_id": s.id,
+                        "mode": m,
+                        "threshold": float(s.threshold),
+                        "unit": s.unit,  # type: ignore[arg-type]
+                        "population_inside": pop_in,
+                        "area_km2": g_m.area / 1e6,
+                        "geometry": to_wgs84(g_m, epsg),
+                    }
+                )
     if vil is not None:
         vil = gpd.GeoDataFrame(vil, geometry="geometry", crs="EPSG:4326")
     return CountyResult(county, vil, people, isos, grid, time.perf_counter() - t0, notes)

@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+    )
 
     def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
         if issubclass(category, YnpsGeoWarning):
@@ -62,8 +64,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 table.to_csv(sys.stdout, index=False)
             else:
                 for row in table.itertuples(index=False):
-                    print(f"{row.id:<36} {row.kind:<9} {row.threshold:<8} {row.mode:<14} "
-                          f"{row.applies_to:<11} {row.title_zh}")
+                    print(
+                        f"{row.id:<36} {row.kind:<9} {row.threshold:<8} {row.mode:<14} "
+                        f"{row.applies_to:<11} {row.title_zh}"
+                    )
             return 0
         if args.command == "demo":
             result = workflows.demo(args.out, seed=args.seed, progress=log.info)

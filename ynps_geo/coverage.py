@@ -14,8 +14,13 @@ import pandas as pd
 from ynps_geo.model.standards import PlanStandard
 
 COVERAGE_COLUMNS = [
-    "county", "standard_id", "population", "population_covered", "share_covered",
-    "villages", "villages_uncovered",
+    "county",
+    "standard_id",
+    "population",
+    "population_covered",
+    "share_covered",
+    "villages",
+    "villages_uncovered",
 ]
 
 
@@ -29,7 +34,9 @@ def covered(values: np.ndarray, threshold: float) -> np.ndarray:
     return np.isfinite(v) & (v <= threshold * (1.0 + 1e-9))
 
 
-def gini(values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None) -> float:
+def gini(
+    values: Sequence[float] | np.ndarray, weights: Sequence[float] | np.ndarray | None = None
+) -> float:
     """Gini coefficient of non-negative values (0 = equal, 1 = all in one unit).
 
     Parameters
@@ -124,11 +131,27 @@ def coverage_by_setting(
             if pop <= 0:
                 continue
             cov = float(app.loc[app[f"{s.id}_covered"].astype(bool), "population"].sum())
-            rows.append({"county": county, "setting": setting, "standard_id": s.id,
-                         "population": pop, "population_covered": cov,
-                         "share_covered": cov / pop})
-    return pd.DataFrame(rows, columns=["county", "setting", "standard_id", "population",
-                                       "population_covered", "share_covered"])
+            rows.append(
+                {
+                    "county": county,
+                    "setting": setting,
+                    "standard_id": s.id,
+                    "population": pop,
+                    "population_covered": cov,
+                    "share_covered": cov / pop,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "county",
+            "setting",
+            "standard_id",
+            "population",
+            "population_covered",
+            "share_covered",
+        ],
+    )
 
 
 def equity_table(coverage: pd.DataFrame, by_setting: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -148,8 +171,10 @@ def equity_table(coverage: pd.DataFrame, by_setting: pd.DataFrame | None = None)
             i_min = g["share_covered"].astype(float).idxmin()
             i_max = g["share_covered"].astype(float).idxmax()
             row.update(
-                min_share=float(g.loc[i_min, "share_covered"]), min_county=g.loc[i_min, "county"],
-                max_share=float(g.loc[i_max, "share_covered"]), max_county=g.loc[i_max, "county"],
+                min_share=float(g.loc[i_min, "share_covered"]),
+                min_county=g.loc[i_min, "county"],
+                max_share=float(g.loc[i_max, "share_covered"]),
+                max_county=g.loc[i_max, "county"],
                 gini=gini(g["share_covered"].to_numpy(float), g["population"].to_numpy(float)),
             )
         if by_setting is not None and len(by_setting):
@@ -157,11 +182,23 @@ def equity_table(coverage: pd.DataFrame, by_setting: pd.DataFrame | None = None)
             for setting in ("urban", "rural"):
                 x = bs[bs["setting"] == setting]
                 pop = float(x["population"].sum())
-                row[f"{setting}_share"] = float(x["population_covered"].sum()) / pop if pop else np.nan
+                row[f"{setting}_share"] = (
+                    float(x["population_covered"].sum()) / pop if pop else np.nan
+                )
             row["urban_rural_gap"] = float(row["urban_share"]) - float(row["rural_share"])  # type: ignore[arg-type]
         rows.append(row)
-    cols = ["standard_id", "counties", "min_share", "min_county", "max_share", "max_county",
-            "gini", "urban_share", "rural_share", "urban_rural_gap"]
+    cols = [
+        "standard_id",
+        "counties",
+        "min_share",
+        "min_county",
+        "max_share",
+        "max_county",
+        "gini",
+        "urban_share",
+        "rural_share",
+        "urban_rural_gap",
+    ]
     return pd.DataFrame(rows).reindex(columns=cols)
 
 

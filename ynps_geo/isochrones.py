@@ -45,8 +45,6 @@ def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec
 
 def to_wgs84(geom, epsg: int):  # type: ignore[no-untyped-def]
     """Reproject a shapely geometry from ``EPSG:epsg`` to EPSG:4326."""
-    from pyproj import Transformer
-    from shapely.ops import transform
+    from ynps_geo._geo import reproject_geometry
 
-    tr = Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
-    return transform(tr.transform, geom)
+    return reproject_geometry(geom, epsg, "EPSG:4326")

@@ -57,21 +57,35 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
         unknown = f.attrs.get("unknown_types") or {}
         if unknown:
             total = sum(unknown.values())
-            top = ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items(), key=lambda kv: -kv[1])[:8])
+            top = ", ".join(
+                f"{k} ({v})" for k, v in sorted(unknown.items(), key=lambda kv: -kv[1])[:8]
+            )
             notes.append(f"{spec['path'].name}: {total} facilities of unknown type left out: {top}")
         if f.attrs.get("dropped_no_coordinates"):
-            notes.append(f"{spec['path'].name}: {f.attrs['dropped_no_coordinates']} rows without coordinates left out")
+            notes.append(
+                f"{spec['path'].name}: {f.attrs['dropped_no_coordinates']} rows without "
+                "coordinates left out"
+            )
         layers.append(f)
-    facilities = gpd.GeoDataFrame(pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    facilities = gpd.GeoDataFrame(
+        pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326"
+    )
     if facilities["facility_id"].duplicated().any():
         dup = facilities["facility_id"].duplicated(keep="first")
         facilities.loc[dup, "facility_id"] = (
-            facilities.loc[dup, "source"].astype(str) + ":" + facilities.loc[dup, "facility_id"].astype(str)
+            facilities.loc[dup, "source"].astype(str)
+            + ":"
+            + facilities.loc[dup, "facility_id"].astype(str)
         )
     if cfg.boundary:
         b = cfg.boundary
-        counties = read_boundaries(b["path"], crs=b.get("crs"), name_field=b.get("name_field"),
-                                   layer=b.get("layer"), encoding=b.get("encoding"))
+        counties = read_boundaries(
+            b["path"],
+            crs=b.get("crs"),
+            name_field=b.get("name_field"),
+            layer=b.get("layer"),
+            encoding=b.get("encoding"),
+        )
     else:
         pts = villages.geometry if villages is not None else facilities.geometry
         hull = pts.union_all().convex_hull.buffer(0.02)
@@ -82,9 +96,39 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             with rasterio.open(cfg.population["path"]) as src:
                 hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
         counties = gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
-        notes.append("no boundary given: the study area is the population raster's extent (or the villages' hull)")
+        notes.append(
+            "no boundary given: the study area is the population raster's extent "
+            "(or the villages' hull)"
+        )
+    from ynps_geo.io.vector import check_within, warn_if_gcj_offset
+
+    if cfg.boundary:
+        for layer in [*layers, *([villages] if villages is not None else [])]:
+            check = warn_if_gcj_offset(layer, counties)
+            if check.get("warned"):
+                notes.append(
+                    f"{layer.attrs.get('source', 'a layer')}: points sit offset against the "
+                    "boundary as GCJ-02 data declared as WGS84 would; check its crs"
+                )
+    margin = float(cfg.options.get("margin_m", Options().margin_m))
+    n_before = len(facilities)
+    facilities = check_within(
+        facilities,
+        counties,
+        what="facilities",
+        margin_m=margin,
+        drop=cfg.options.get("outside_facilities", "keep") == "drop",
+    )
+    if facilities.attrs.get("outside_study_area"):
+        notes.append(
+            f"{facilities.attrs['outside_study_area']} of {n_before} facilities lie beyond "
+            f"the counties and their {margin / 1000:g} km margin "
+            f"({cfg.options.get('outside_facilities', 'keep')})"
+        )
     if villages is not None:
-        joined = gpd.sjoin(villages, counties[["county", "geometry"]], how="left", predicate="within")
+        joined = gpd.sjoin(
+            villages, counties[["county", "geometry"]], how="left", predicate="within"
+        )
         joined = joined[~joined.index.duplicated(keep="first")]
         if "county_left" in joined:
             joined["county"] = joined["county_right"]
@@ -93,8 +137,10 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
         outside = villages["county"].isna()
         if outside.any():
             ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
-            msg = (f"{int(outside.sum())} villages lie outside every county boundary and are left "
-                   f"out (e.g. {ids}); check their coordinates and CRS")
+            msg = (
+                f"{int(outside.sum())} villages lie outside every county boundary and are left "
+                f"out (e.g. {ids}); check their coordinates and CRS"
+            )
             warnings.warn(msg, DataQualityWarning, stacklevel=2)
             notes.append(msg)
             villages = villages[~outside].reset_index(drop=True)
@@ -103,12 +149,24 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
         from ynps_geo.io.osm import read_roads
 
         r = cfg.roads
-        roads = read_roads(r["path"], class_field=r.get("class_field"), speed_field=r.get("speed_field"),
-                           oneway_field=r.get("oneway_field"), layer=r.get("layer"), crs=r.get("crs"),
-                           speeds=cfg.options.get("speeds"))
-    return Inputs(counties=counties, villages=villages, facilities=facilities, roads=roads,
-                  dem_path=cfg.dem["path"] if cfg.dem else None,
-                  population_path=cfg.population["path"] if cfg.population else None, notes=notes)
+        roads = read_roads(
+            r["path"],
+            class_field=r.get("class_field"),
+            speed_field=r.get("speed_field"),
+            oneway_field=r.get("oneway_field"),
+            layer=r.get("layer"),
+            crs=r.get("crs"),
+            speeds=cfg.options.get("speeds"),
+        )
+    return Inputs(
+        counties=counties,
+        villages=villages,
+        facilities=facilities,
+        roads=roads,
+        dem_path=cfg.dem["path"] if cfg.dem else None,
+        population_path=cfg.population["path"] if cfg.population else None,
+        notes=notes,
+    )
 
 
 def _options(cfg: AnalysisConfig) -> Options:
@@ -136,10 +194,12 @@ def run(cfg: AnalysisConfig, *, progress: Progress | None = None) -> AnalysisRes
     circles: list[PlanStandard] = standards.of_kind("circle")
     inputs = load_inputs(cfg)
     timings["load_inputs"] = time.perf_counter() - t0
-    say(f"loaded inputs in {timings['load_inputs']:.1f} s: {len(inputs.counties)} counties, "
+    say(
+        f"loaded inputs in {timings['load_inputs']:.1f} s: {len(inputs.counties)} counties, "
         f"{0 if inputs.villages is None else len(inputs.villages)} villages, "
         f"{len(inputs.facilities)} facilities, "
-        f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments")
+        f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments"
+    )
     opts = _options(cfg)
     vil_parts, ppl_parts, iso_rows = [], [], []
     failures: dict[str, str] = {}
@@ -159,20 +219,37 @@ def run(cfg: AnalysisConfig, *, progress: Progress | None = None) -> AnalysisRes
         if res.people is not None:
             ppl_parts.append(res.people)
         iso_rows += res.isochrones
-    villages = (gpd.GeoDataFrame(pd.concat(vil_parts, ignore_index=True), geometry="geometry", crs="EPSG:4326")
-                if vil_parts else None)
+    villages = (
+        gpd.GeoDataFrame(
+            pd.concat(vil_parts, ignore_index=True), geometry="geometry", crs="EPSG:4326"
+        )
+        if vil_parts
+        else None
+    )
     people = pd.concat(ppl_parts, ignore_index=True) if ppl_parts else None
     counties_ok = [str(c) for c in inputs.counties["county"] if str(c) not in failures]
     cov = coverage_table(villages, people, circles, counties_ok)
-    by_setting = coverage_by_setting(people if people is not None else villages, circles) if (
-        people is not None or villages is not None) else pd.DataFrame()
+    by_setting = (
+        coverage_by_setting(people if people is not None else villages, circles)
+        if (people is not None or villages is not None)
+        else pd.DataFrame()
+    )
     isos = gpd.GeoDataFrame(iso_rows, geometry="geometry", crs="EPSG:4326") if iso_rows else None
     result = AnalysisResult(
-        name=cfg.name, standards=circles, villages=villages, people=people, coverage=cov,
-        by_setting=by_setting, equity=equity_table(cov, by_setting),
+        name=cfg.name,
+        standards=circles,
+        villages=villages,
+        people=people,
+        coverage=cov,
+        by_setting=by_setting,
+        equity=equity_table(cov, by_setting),
         uncovered=uncovered_villages(villages, circles) if villages is not None else pd.DataFrame(),
-        isochrones=isos, facilities=inputs.facilities, counties=inputs.counties,
-        failures=failures, notes=notes, timings=timings,
+        isochrones=isos,
+        facilities=inputs.facilities,
+        counties=inputs.counties,
+        failures=failures,
+        notes=notes,
+        timings=timings,
         config_text=cfg.source.read_text(encoding="utf-8"),
         inputs=_describe_inputs(cfg),
     )
@@ -208,7 +285,9 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     if result.villages is not None:
-        written["villages"] = write_layer(_village_layer(result), out_dir / "villages.gpkg", layer="villages")
+        written["villages"] = write_layer(
+            _village_layer(result), out_dir / "villages.gpkg", layer="villages"
+        )
     with atomic_write(out_dir / "coverage.csv") as tmp:
         result.coverage.to_csv(tmp, index=False, encoding="utf-8")
     written["coverage"] = out_dir / "coverage.csv"
@@ -216,9 +295,13 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         import geopandas as gpd
 
         unc = gpd.GeoDataFrame(result.uncovered, geometry="geometry", crs="EPSG:4326")
-        written["uncovered"] = write_layer(unc, out_dir / "uncovered_villages.gpkg", layer="uncovered_villages")
+        written["uncovered"] = write_layer(
+            unc, out_dir / "uncovered_villages.gpkg", layer="uncovered_villages"
+        )
     if result.isochrones is not None and len(result.isochrones):
-        written["isochrones"] = write_layer(result.isochrones, out_dir / "isochrones.gpkg", layer="isochrones")
+        written["isochrones"] = write_layer(
+            result.isochrones, out_dir / "isochrones.gpkg", layer="isochrones"
+        )
     from ynps_geo.report import render
 
     written.update(render.write_reports(result, out_dir))
@@ -232,7 +315,9 @@ def _village_layer(result: AnalysisResult):  # type: ignore[no-untyped-def]
     return v[[*first, *rest, "geometry"]]
 
 
-def analyze(config: str | Path, out_dir: str | Path, *, progress: Progress | None = None) -> AnalysisResult:
+def analyze(
+    config: str | Path, out_dir: str | Path, *, progress: Progress | None = None
+) -> AnalysisResult:
     """Run the full analysis described by a YAML config and write every output into ``out_dir``."""
     cfg = load_config(config)
     result = run(cfg, progress=progress)
@@ -242,7 +327,9 @@ def analyze(config: str | Path, out_dir: str | Path, *, progress: Progress | Non
     return result
 
 
-def demo(out_dir: str | Path, *, seed: int = 532901, progress: Progress | None = None) -> AnalysisResult:
+def demo(
+    out_dir: str | Path, *, seed: int = 532901, progress: Progress | None = None
+) -> AnalysisResult:
     """Build the embedded demo county under ``out_dir/data`` and analyze it into ``out_dir``."""
     from ynps_geo.datasets import generate_demo
 
@@ -260,13 +347,17 @@ def standards_table() -> pd.DataFrame:
     """Every plan standard the tool knows, as a table (id, kind, threshold, unit, titles)."""
     rows = []
     for s in load_standards().values():
-        rows.append({
-            "id": s.id, "kind": s.kind,
-            "threshold": "" if s.threshold is None else f"{s.threshold:g} {s.unit}",
-            "mode": "/".join(sorted(set(s.mode.values()))) if s.kind == "circle" else "",
-            "applies_to": s.applies_to if s.kind == "circle" else (s.unit_level or ""),
-            "title_zh": s.title_zh, "title_en": s.title_en,
-        })
+        rows.append(
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "threshold": "" if s.threshold is None else f"{s.threshold:g} {s.unit}",
+                "mode": "/".join(sorted(set(s.mode.values()))) if s.kind == "circle" else "",
+                "applies_to": s.applies_to if s.kind == "circle" else (s.unit_level or ""),
+                "title_zh": s.title_zh,
+                "title_en": s.title_en,
+            }
+        )
     return pd.DataFrame(rows)
 
 

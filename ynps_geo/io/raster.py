@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ynps_geo._geo import reproject_geometry
 from ynps_geo.errors import CRSError, DataSourceError, ValidationError
 from ynps_geo.model.grid import GridSpec
 
@@ -50,7 +51,9 @@ def _open(path: str | Path, what: str):  # type: ignore[no-untyped-def]
     try:
         ds = rasterio.open(path)
     except rasterio.errors.RasterioIOError as err:
-        msg = f"{what} raster {path} cannot be read as a GeoTIFF/raster ({err}); export it as GeoTIFF"
+        msg = (
+            f"{what} raster {path} cannot be read as a GeoTIFF/raster ({err}); export it as GeoTIFF"
+        )
         raise DataSourceError(msg) from err
     if ds.crs is None:
         ds.close()
@@ -118,14 +121,12 @@ def population_cells(path: str | Path, boundary_wgs84) -> PopulationCells:  # ty
         Area of interest in EPSG:4326.
     """
     import rasterio
+    from pyproj import Transformer
     from rasterio.features import geometry_mask
     from rasterio.windows import from_bounds
-    from shapely.ops import transform as shp_transform
-    from pyproj import Transformer
 
     with _open(path, "population") as src:
-        to_src = Transformer.from_crs("EPSG:4326", src.crs, always_xy=True)
-        geom = shp_transform(to_src.transform, boundary_wgs84)
+        geom = reproject_geometry(boundary_wgs84, "EPSG:4326", src.crs.to_wkt())
         minx, miny, maxx, maxy = geom.bounds
         win = from_bounds(minx, miny, maxx, maxy, transform=src.transform)
         col0, row0 = int(np.floor(win.col_off)), int(np.floor(win.row_off))
@@ -134,8 +135,10 @@ def population_cells(path: str | Path, boundary_wgs84) -> PopulationCells:  # ty
         col0, row0 = max(col0, 0), max(row0, 0)
         col1, row1 = min(col1, src.width), min(row1, src.height)
         if col1 <= col0 or row1 <= row0:
-            msg = (f"population raster {path} does not overlap the study area; check its CRS "
-                   "and that it covers the county")
+            msg = (
+                f"population raster {path} does not overlap the study area; check its CRS "
+                "and that it covers the county"
+            )
             raise ValidationError(msg)
         win = rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
         arr = src.read(1, window=win, masked=True).astype(np.float64).filled(0.0)
@@ -161,7 +164,9 @@ def population_cells(path: str | Path, boundary_wgs84) -> PopulationCells:  # ty
     return PopulationCells(np.asarray(lon), np.asarray(lat), arr[keep], area)
 
 
-def write_geotiff(path: str | Path, array: np.ndarray, grid: GridSpec, *, nodata: float = np.nan) -> Path:
+def write_geotiff(
+    path: str | Path, array: np.ndarray, grid: GridSpec, *, nodata: float = np.nan
+) -> Path:
     """Write a single-band float32 GeoTIFF on ``grid`` atomically."""
     import os
     import tempfile
@@ -176,8 +181,16 @@ def write_geotiff(path: str | Path, array: np.ndarray, grid: GridSpec, *, nodata
     os.close(fd)
     try:
         with rasterio.open(
-            tmp, "w", driver="GTiff", width=grid.width, height=grid.height, count=1,
-            dtype="float32", crs=grid.crs, transform=grid.transform(), nodata=nodata,
+            tmp,
+            "w",
+            driver="GTiff",
+            width=grid.width,
+            height=grid.height,
+            count=1,
+            dtype="float32",
+            crs=grid.crs,
+            transform=grid.transform(),
+            nodata=nodata,
             compress="deflate",
         ) as dst:
             dst.write(array.astype(np.float32), 1)

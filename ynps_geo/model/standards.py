@@ -192,7 +192,9 @@ def standard_from_dict(data: Mapping[str, Any], *, source: str = "<dict>") -> Pl
             raise ConfigError(msg)
     _check_names(kwargs["facilities"] + kwargs["required"], sid, source)
     if data.get("applies_to", "all") not in APPLIES:
-        msg = f"{source}: standard {sid!r} applies_to {data.get('applies_to')!r}; use {list(APPLIES)}"
+        msg = (
+            f"{source}: standard {sid!r} applies_to {data.get('applies_to')!r}; use {list(APPLIES)}"
+        )
         raise ConfigError(msg)
     return PlanStandard(**kwargs)
 
@@ -209,8 +211,10 @@ def _check_names(groups: tuple[tuple[str, ...], ...], sid: str, source: str) -> 
 
                 close = difflib.get_close_matches(name, sorted(known), n=3)
                 hint = f" Did you mean {', '.join(close)}?" if close else ""
-                msg = (f"{source}: standard {sid!r} names facility category {name!r}, which is "
-                       f"unknown.{hint} Categories: {', '.join(sorted(CATEGORIES))}")
+                msg = (
+                    f"{source}: standard {sid!r} names facility category {name!r}, which is "
+                    f"unknown.{hint} Categories: {', '.join(sorted(CATEGORIES))}"
+                )
                 raise ConfigError(msg)
 
 
@@ -260,7 +264,9 @@ class StandardSet(Mapping[str, PlanStandard]):
             sid = entry.get("id")
             if sid in by_id:
                 base = {
-                    k: v for k, v in dataclasses.asdict(by_id[sid]).items() if v not in (None, (), "")
+                    k: v
+                    for k, v in dataclasses.asdict(by_id[sid]).items()
+                    if v not in (None, (), "")
                 }
                 base.update(entry)
                 by_id[sid] = standard_from_dict(base, source=source)
@@ -310,5 +316,7 @@ def load_standards(extra: str | Path | Iterable[Mapping[str, Any]] | None = None
         if not path.exists():
             msg = f"standards file {path} not found; check the path in your config"
             raise ConfigError(msg)
-        return base.merged(_load_yaml(path.read_text(encoding="utf-8"), str(path)), source=str(path))
+        return base.merged(
+            _load_yaml(path.read_text(encoding="utf-8"), str(path)), source=str(path)
+        )
     return base.merged(list(extra), source="config")

@@ -1,0 +1,206 @@
+"""End to end: the demo county through the CLI, the contract's files and columns, bad configs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ynps_geo.cli import main
+from ynps_geo.errors import ConfigError, CRSError, DataSourceError
+from ynps_geo.model.standards import load_standards
+
+CIRCLES = [s for s in load_standards().of_kind("circle")]
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "demo-output"
+    assert main(["-q", "demo", "--out", str(out)]) == 0
+    return out
+
+
+def test_demo_writes_every_contract_file(demo_out: Path) -> None:
+    for name in ("villages.gpkg", "coverage.csv", "map.html", "report.html"):
+        assert (demo_out / name).stat().st_size > 0, name
+    assert not list(demo_out.glob("*.tmp*")), "temporary files left behind"
+
+
+def test_villages_layer_columns(demo_out: Path) -> None:
+    import geopandas as gpd
+    import pyogrio
+
+    assert "villages" in [layer for layer, _ in pyogrio.list_layers(demo_out / "villages.gpkg")]
+    v = gpd.read_file(demo_out / "villages.gpkg", layer="villages")
+    assert v.crs.to_epsg() == 4326
+    assert (v.geometry.geom_type == "Point").all()
+    for col in ("village_id", "name", "county", "population", "setting"):
+        assert col in v.columns
+    assert set(v["setting"]) <= {"urban", "rural"}
+    assert 150 <= len(v) <= 400 and v["village_id"].is_unique
+    for s in CIRCLES:
+        val = v[s.value_column].astype(float)
+        cov = v[s.covered_column]
+        assert cov.dtype == bool, s.id
+        # covered exactly when the value is within the threshold (inclusive); inf is never covered
+        expect = np.isfinite(val) & (val <= s.threshold * (1 + 1e-9))
+        assert (cov == expect).all(), s.id
+    assert (v["culture_10li_rural_km"] < 60).all()
+
+
+def test_coverage_adds_up_and_each_circle_leaves_someone_out(demo_out: Path) -> None:
+    import geopandas as gpd
+    import rasterio
+    from rasterio.features import geometry_mask
+
+    cov = pd.read_csv(demo_out / "coverage.csv")
+    assert list(cov.columns) == [
+        "county",
+        "standard_id",
+        "population",
+        "population_covered",
+        "share_covered",
+        "villages",
+        "villages_uncovered",
+    ]
+    assert set(cov["standard_id"]) == {s.id for s in CIRCLES}
+    for _, g in cov.groupby("standard_id"):
+        all_ = g[g.county == "ALL"].iloc[0]
+        per = g[g.county != "ALL"]
+        assert per.population.sum() == pytest.approx(all_.population)
+        assert per.population_covered.sum() == pytest.approx(all_.population_covered)
+        assert 0 <= all_.population_covered <= all_.population
+        assert all_.villages_uncovered <= all_.villages
+    # population comes from the raster: everyone in the county, for standards applying to all
+    boundary = gpd.read_file(demo_out / "data" / "boundary.geojson")
+    with rasterio.open(demo_out / "data" / "population.tif") as src:
+        arr = src.read(1, masked=True).filled(0).astype(float)
+        geom = boundary.to_crs(src.crs).geometry.iloc[0]
+        inside = ~geometry_mask([geom], out_shape=arr.shape, transform=src.transform)
+        total = float(arr[inside & (arr > 0)].sum())
+    fit = cov[(cov.standard_id == "fitness_15min") & (cov.county == "ALL")].iloc[0]
+    assert fit.population == pytest.approx(total, rel=1e-9)
+    uncovered = cov[cov.county == "ALL"].set_index("standard_id")["villages_uncovered"]
+    assert (uncovered[["eldercare_15min", "health_15min", "basic_services_90min_rural"]] > 0).all()
+
+
+def test_village_times_equal_brute_force(demo_out: Path) -> None:
+    """Each facility searched alone, the minimum taken, equals the engine's multi-source answer."""
+    from ynps_geo.analysis import Options, analyze_county, facility_matches
+    from ynps_geo.config import load_config
+    from ynps_geo.workflows import load_inputs
+
+    cfg = load_config(demo_out / "data" / "config.yaml")
+    inputs = load_inputs(cfg)
+    county = inputs.counties["county"].iloc[0]
+    geom = inputs.counties.geometry.iloc[0]
+    std = load_standards()["eldercare_15min"]  # few facilities: brute force stays cheap
+    opts = Options(isochrones=False)
+    full = analyze_county(county, geom, inputs, [std], opts).villages
+    fac = inputs.facilities
+    idx = np.nonzero(facility_matches(fac, std.facilities[0]))[0]
+    assert 2 <= len(idx) <= 40
+    times = []
+    for i in idx:
+        one = inputs.facilities.iloc[[i]]
+        sub = type(inputs)(
+            inputs.counties, inputs.villages, one, inputs.roads, inputs.dem_path, None
+        )
+        times.append(
+            analyze_county(county, geom, sub, [std], opts).villages[std.value_column].to_numpy()
+        )
+    brute = np.min(np.stack(times), axis=0)
+    np.testing.assert_allclose(full[std.value_column].to_numpy(), brute, rtol=1e-9)
+
+
+def _write_config(tmp_path: Path, demo_out: Path, **changes: object) -> Path:
+    data_dir = tmp_path / "data"
+    if not data_dir.exists():
+        shutil.copytree(demo_out / "data", data_dir)
+    cfg = yaml.safe_load((data_dir / "config.yaml").read_text(encoding="utf-8"))
+    cfg.update(changes)
+    path = data_dir / "my.yaml"
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_analyze_a_config_with_selected_standards(tmp_path: Path, demo_out: Path) -> None:
+    cfg = _write_config(tmp_path, demo_out, standards=["health_15min"], resolution_m=200)
+    assert main(["-q", "analyze", str(cfg), "--out", str(tmp_path / "out")]) == 0
+    cov = pd.read_csv(tmp_path / "out" / "coverage.csv")
+    assert set(cov.standard_id) == {"health_15min"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "words"),
+    [
+        ({"standards": ["helth_15min"]}, ConfigError, "health_15min"),
+        ({"villagez": {"path": "villages.csv"}}, ConfigError, "villages"),
+        ({"dem": {"path": "missing.tif"}}, DataSourceError, "missing.tif"),
+        ({"connectivity": 5}, ConfigError, "connectivity"),
+    ],
+)
+def test_bad_configs_fail_with_one_line_naming_the_fix(
+    tmp_path: Path,
+    demo_out: Path,
+    capsys: pytest.CaptureFixture[str],
+    changes: dict,
+    error: type,
+    words: str,
+) -> None:
+    from ynps_geo.config import load_config
+
+    cfg = _write_config(tmp_path, demo_out, **changes)
+    with pytest.raises(error, match=words):
+        load_config(cfg)
+    assert main(["analyze", str(cfg), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ynps-geo: error:") and words in err[0]
+
+
+def test_missing_config_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["analyze", str(tmp_path / "nope.yaml"), "--out", str(tmp_path)]) == 1
+    assert "nope.yaml" in capsys.readouterr().err
+
+
+def test_raster_without_crs_is_refused(tmp_path: Path) -> None:
+    import rasterio
+
+    from ynps_geo.io.raster import reproject_to_grid
+    from ynps_geo.model.grid import GridSpec
+
+    path = tmp_path / "nocrs.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=4, height=4, count=1, dtype="float32") as d:
+        d.write(np.ones((1, 4, 4), dtype="float32"))
+    with pytest.raises(CRSError, match=r"nocrs\.tif"):
+        reproject_to_grid(path, GridSpec(32647, 0, 400, 100, 4, 4))
+
+
+def test_one_bad_county_does_not_lose_the_others(tmp_path: Path, demo_out: Path) -> None:
+    """A county whose analysis fails is reported; the others are written."""
+    import geopandas as gpd
+    from shapely.affinity import translate
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_out / "data", data)
+    b = gpd.read_file(data / "boundary.geojson")
+    far = b.copy()
+    far["name"] = "远方县"
+    far["geometry"] = [
+        translate(g, xoff=60.0) for g in far.geometry
+    ]  # on the other side of the world
+    gpd.GeoDataFrame(pd.concat([b, far]), crs=b.crs).to_file(data / "two.geojson")
+    cfg = _write_config(
+        tmp_path,
+        demo_out,
+        boundary={"path": "two.geojson", "crs": "wgs84", "name_field": "name"},
+        standards=["health_15min"],
+        resolution_m=250,
+    )
+    assert main(["-q", "analyze", str(cfg), "--out", str(tmp_path / "out")]) == 0
+    cov = pd.read_csv(tmp_path / "out" / "coverage.csv")
+    assert b["name"].iloc[0] in set(cov.county)
