@@ -1,0 +1,165 @@
+"""Multi-source Dijkstra on a CSR graph, and a locality-improving node renumbering.
+
+No validation happens here: :mod:`ynps_geo.kernels` checks dtypes, shapes and values
+before calling these functions.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ._heap import ensure_capacity, new_heap, pop_fix, push
+
+
+@nb.njit(cache=True)
+def msd_into(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    sources: np.ndarray,
+    cutoff: float,
+    dist: np.ndarray,
+    nearest: np.ndarray,
+) -> None:
+    """Multi-source Dijkstra writing into preallocated ``dist`` and ``nearest``.
+
+    ``dist`` must hold ``inf`` and ``nearest`` -1 on entry. Nodes are reached when their
+    distance is ``<= cutoff``. ``nearest[v]`` is the position in ``sources`` of the source
+    whose search reached ``v`` (the first of duplicates).
+    """
+    h = new_heap()
+    size = 0
+    for i in range(sources.shape[0]):
+        s = sources[i]
+        if dist[s] == 0.0:
+            continue
+        dist[s] = 0.0
+        nearest[s] = i
+        h = ensure_capacity(h, size)
+        push(h, size, 0.0, s)
+        size += 1
+    while size > 0:
+        du = h[0]
+        u = np.int64(h[1])
+        size -= 1
+        pop_fix(h, size)
+        if du > dist[u]:
+            continue
+        nu = nearest[u]
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            nd = du + weights[e]
+            if nd < dist[v] and nd <= cutoff:
+                dist[v] = nd
+                nearest[v] = nu
+                h = ensure_capacity(h, size)
+                push(h, size, nd, v)
+                size += 1
+
+
+@nb.njit(cache=True)
+def multi_source_dijkstra(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    sources: np.ndarray,
+    cutoff: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Allocate the outputs and run :func:`msd_into`; returns ``(dist, nearest)``."""
+    n = indptr.shape[0] - 1
+    dist = np.full(n, np.inf, dtype=np.float64)
+    nearest = np.full(n, -1, dtype=np.int64)
+    msd_into(indptr, indices, weights, sources, cutoff, dist, nearest)
+    return dist, nearest
+
+
+@nb.njit(cache=True, parallel=True)
+def multi_source_dijkstra_many(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    flat_sources: np.ndarray,
+    offsets: np.ndarray,
+    cutoff: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One search per source set, in parallel over the sets.
+
+    Set ``k`` is ``flat_sources[offsets[k]:offsets[k + 1]]``; returns ``(dist, nearest)``
+    of shape ``(k, n)`` with ``nearest`` indexing into each set.
+    """
+    n = indptr.shape[0] - 1
+    k = offsets.shape[0] - 1
+    dist = np.full((k, n), np.inf, dtype=np.float64)
+    nearest = np.full((k, n), -1, dtype=np.int64)
+    for j in nb.prange(k):
+        msd_into(
+            indptr,
+            indices,
+            weights,
+            flat_sources[offsets[j] : offsets[j + 1]],
+            cutoff,
+            dist[j],
+            nearest[j],
+        )
+    return dist, nearest
+
+
+@nb.njit(cache=True)
+def bfs_order(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Breadth-first visiting order of all nodes (restarting in every unvisited part).
+
+    ``order[new] = old``: numbering nodes in this order puts the neighbours of a node
+    close to it in memory, which is what a Dijkstra wavefront touches.
+    """
+    n = indptr.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    visited = np.zeros(n, dtype=np.bool_)
+    head = 0
+    tail = 0
+    for start in range(n):
+        if visited[start]:
+            continue
+        visited[start] = True
+        order[tail] = start
+        tail += 1
+        while head < tail:
+            u = order[head]
+            head += 1
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                if not visited[v]:
+                    visited[v] = True
+                    order[tail] = v
+                    tail += 1
+    return order
+
+
+@nb.njit(cache=True)
+def permute_csr(
+    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Renumber a CSR graph so that old node ``order[i]`` becomes node ``i``.
+
+    Returns ``(indptr, indices, weights, inverse)`` with ``inverse[old] = new``.
+    """
+    n = indptr.shape[0] - 1
+    inverse = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        inverse[order[i]] = i
+    new_indptr = np.empty(n + 1, dtype=np.int64)
+    new_indptr[0] = 0
+    for i in range(n):
+        u = order[i]
+        new_indptr[i + 1] = new_indptr[i] + (indptr[u + 1] - indptr[u])
+    m = new_indptr[n]
+    new_indices = np.empty(m, dtype=np.int64)
+    new_weights = np.empty(m, dtype=np.float64)
+    for i in range(n):
+        u = order[i]
+        j = new_indptr[i]
+        for e in range(indptr[u], indptr[u + 1]):
+            new_indices[j] = inverse[indices[e]]
+            new_weights[j] = weights[e]
+            j += 1
+    return new_indptr, new_indices, new_weights, inverse
