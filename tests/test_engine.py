@@ -1,0 +1,105 @@
+"""One trip across modes: hand-computed cases and a brute-force check."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ynps_geo.engine import TravelEngine
+from ynps_geo.model.grid import GridSpec
+from ynps_geo.network import RoadNetwork
+
+FLAT_OFFROAD_MPS = 6.0 * np.exp(-3.5 * 0.05) * 0.6 / 3.6
+EPSG = 32647
+
+
+def _grid(n: int = 10, res: float = 100.0) -> GridSpec:
+    # a patch of UTM 47N near Dali: x0 = 400 km, y0 = 2,850 km
+    return GridSpec(EPSG, 400_000.0, 2_850_000.0 + n * res, res, n, n)
+
+
+def _lonlat(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(f"EPSG:{EPSG}", "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(x, y)
+    return np.asarray(lon), np.asarray(lat)
+
+
+def test_offroad_walk_on_flat_ground_is_hand_computable() -> None:
+    g = _grid()
+    cx, cy = g.centres(np.array([0, 0]), np.array([0, 9]))
+    eng = TravelEngine.build(g, None, None, (cx[:1], cy[:1]), (cx[1:], cy[1:]))
+    d, n = eng.search("walk", [np.array([0])])
+    # village and facility at cell centres 900 m apart along a row
+    assert eng.village_values(d)[0, 0] == pytest.approx(900.0 / FLAT_OFFROAD_MPS, rel=1e-9)
+    assert eng.village_values(n)[0, 0] == 0
+    # distance mode: metres
+    d, _ = eng.search("distance", [np.array([0])])
+    assert eng.village_values(d)[0, 0] == pytest.approx(900.0, rel=1e-9)
+
+
+def test_road_trip_walks_on_and_off_the_road() -> None:
+    g = _grid(n=40)
+    # a straight east-west road along row 20 from col 2 to col 37, nodes every 100 m
+    cols = np.arange(2, 38)
+    rx, ry = g.centres(np.full(len(cols), 20), cols)
+    lon, lat = _lonlat(rx, ry)
+    n = len(cols)
+    net = RoadNetwork.from_edges(
+        lon,
+        lat,
+        np.arange(n - 1),
+        np.arange(1, n),
+        highway=np.array(["secondary"] * (n - 1), dtype=object),
+        speed_kmh=np.full(n - 1, 36.0),
+    )
+    # village 300 m north of the road's west end, facility 200 m south of the east end
+    vx, vy = g.centres(np.array([17]), np.array([2]))
+    fx, fy = g.centres(np.array([22]), np.array([37]))
+    eng = TravelEngine.build(g, None, net, (vx, vy), (fx, fy))
+    d, _ = eng.search("drive", [np.array([0])])
+    t = eng.village_values(d)[0, 0]
+    road_m = float(net.length_m.sum())
+    expected = (300.0 + 200.0) / FLAT_OFFROAD_MPS + road_m / (36.0 / 3.6)
+    # the road leg is driven, the two legs are walked (not teleported)
+    assert t == pytest.approx(expected, rel=2e-3)
+    # walking along the road is slower than driving it, faster than off-road
+    dw, _ = eng.search("walk", [np.array([0])])
+    tw = eng.village_values(dw)[0, 0]
+    assert t < tw < (300 + 200 + 3500) / FLAT_OFFROAD_MPS
+
+
+def test_uphill_differs_from_downhill_and_direction_is_village_to_facility() -> None:
+    g = _grid(n=20)
+    # a plane rising 10% to the east
+    xs = g.centres(np.zeros(g.width, int), np.arange(g.width))[0]
+    dem = np.tile((xs - xs[0]) * 0.10, (g.height, 1))
+    low_x, low_y = g.centres(np.array([10]), np.array([2]))
+    high_x, high_y = g.centres(np.array([10]), np.array([17]))
+    # village low, facility high: walking uphill
+    up = TravelEngine.build(g, dem, None, (low_x, low_y), (high_x, high_y))
+    d_up = up.village_values(up.search("walk", [np.array([0])])[0])[0, 0]
+    down = TravelEngine.build(g, dem, None, (high_x, high_y), (low_x, low_y))
+    d_down = down.village_values(down.search("walk", [np.array([0])])[0])[0, 0]
+    assert d_up > d_down
+    v_up = 6 * np.exp(-3.5 * abs(0.10 + 0.05)) * 0.6 / 3.6
+    v_down = 6 * np.exp(-3.5 * abs(-0.10 + 0.05)) * 0.6 / 3.6
+    assert d_up == pytest.approx(1500 / v_up, rel=1e-9)
+    assert d_down == pytest.approx(1500 / v_down, rel=1e-9)
+
+
+def test_nearest_of_many_equals_brute_force() -> None:
+    rng = np.random.default_rng(5)
+    g = _grid(n=30)
+    dem = rng.uniform(0, 80, g.shape)
+    vx, vy = rng.uniform(400_000, 403_000, 25), rng.uniform(2_850_000, 2_853_000, 25)
+    fx, fy = rng.uniform(400_000, 403_000, 6), rng.uniform(2_850_000, 2_853_000, 6)
+    eng = TravelEngine.build(g, dem, None, (vx, vy), (fx, fy))
+    d, n = eng.search("walk", [np.arange(6)])
+    dv, nv = eng.village_values(d)[0], eng.village_values(n)[0]
+    alone = np.stack(
+        [eng.village_values(eng.search("walk", [np.array([i])])[0])[0] for i in range(6)]
+    )
+    np.testing.assert_allclose(dv, alone.min(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(alone[nv, np.arange(25)], dv, rtol=1e-12)
