@@ -103,3 +103,31 @@ def test_nearest_of_many_equals_brute_force() -> None:
     )
     np.testing.assert_allclose(dv, alone.min(axis=0), rtol=1e-12)
     np.testing.assert_allclose(alone[nv, np.arange(25)], dv, rtol=1e-12)
+
+
+def test_trip_splits_into_road_and_offroad_parts() -> None:
+    g = _grid(n=40)
+    cols = np.arange(2, 38)
+    rx, ry = g.centres(np.full(len(cols), 20), cols)
+    lon, lat = _lonlat(rx, ry)
+    n = len(cols)
+    net = RoadNetwork.from_edges(
+        lon,
+        lat,
+        np.arange(n - 1),
+        np.arange(1, n),
+        highway=np.array(["secondary"] * (n - 1), dtype=object),
+        speed_kmh=np.full(n - 1, 36.0),
+    )
+    vx, vy = g.centres(np.array([17]), np.array([2]))
+    fx, fy = g.centres(np.array([22]), np.array([37]))
+    eng = TravelEngine.build(g, None, net, (vx, vy), (fx, fy))
+    d, _ = eng.search("drive", [np.array([0])])
+    total = eng.village_values(d)[0, 0]
+    road = eng.village_values(eng.road_part("drive", d[0]))[0]
+    assert road == pytest.approx(float(net.length_m.sum()) / 10.0, rel=1e-9)
+    assert total - road == pytest.approx(500.0 / FLAT_OFFROAD_MPS, rel=2e-3)
+    # a trip that never touches a road has no road part
+    eng2 = TravelEngine.build(g, None, None, (vx, vy), (fx, fy))
+    d2, _ = eng2.search("walk", [np.array([0])])
+    assert eng2.village_values(eng2.road_part("walk", d2[0]))[0] == 0.0

@@ -61,6 +61,10 @@ class Options:
     walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
     offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
     isochrones: bool = True
+    access: bool = True
+    access_threshold_min: float = 30.0
+    access_mode: str = "drive"
+    access_zones: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
 
 
 @dataclass
@@ -72,6 +76,7 @@ class CountyResult:
     people: pd.DataFrame | None
     isochrones: list[dict[str, Any]]
     grid: GridSpec
+    access: pd.DataFrame | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -267,6 +272,20 @@ def analyze_county(
         cols = np.arange(dists.shape[1])
         return dists[k, cols], nears[k, cols]
 
+    road_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+    def village_road_part(mode: str, s: PlanStandard) -> np.ndarray:
+        """Road cost of each village's binding trip (the group that sets the value)."""
+        parts, dists = [], []
+        for g in s.facilities:
+            if (mode, g) not in road_cache:
+                d = results[(mode, g)][0]
+                road_cache[(mode, g)] = engine.village_values(engine.road_part(mode, d))
+            parts.append(road_cache[(mode, g)])
+            dists.append(engine.village_values(results[(mode, g)][0]))
+        k = np.argmax(np.stack(dists), axis=0)
+        return np.stack(parts)[k, np.arange(len(k))]
+
     scale = {"min": 1 / 60.0, "km": 1 / 1000.0}
     isos: list[dict[str, Any]] = []
     for s in standards:
@@ -277,6 +296,7 @@ def analyze_county(
         combined = {m: combine(m, s) for m in modes_used}
         if vil is not None:
             val = np.full(len(vil), np.nan)
+            road = np.full(len(vil), np.nan)
             near = np.full(len(vil), -1, dtype=np.int64)
             applies = np.zeros(len(vil), dtype=bool)
             for st in ("urban", "rural"):
@@ -292,9 +312,14 @@ def analyze_county(
                 val[sel] = vd[sel]
                 near[sel] = vn[sel]
                 applies[sel] = s.applies(st)
+                if s.unit == "min":
+                    road[sel] = village_road_part(m, s)[sel] * f
             vil[s.value_column] = val
             vil[s.covered_column] = covered(val, float(s.threshold))  # type: ignore[arg-type]
             vil[f"{s.id}_applies"] = applies
+            if s.unit == "min":
+                vil[f"{s.id}_road_minutes"] = road
+                vil[f"{s.id}_offroad_minutes"] = val - road
             vil[f"{s.id}_facility_id"] = np.where(
                 near >= 0,
                 fac["facility_id"].to_numpy()[np.maximum(near, 0)] if len(fac) else "",
@@ -345,6 +370,73 @@ def analyze_county(
                         "geometry": to_wgs84(g_m, epsg),
                     }
                 )
+    acc = None
+    if vil is not None and options.access and len(vil) and len(fac):
+        acc = capacity_access(engine, vil, fac, options)
     if vil is not None:
         vil = gpd.GeoDataFrame(vil, geometry="geometry", crs="EPSG:4326")
-    return CountyResult(county, vil, people, isos, grid, time.perf_counter() - t0, notes)
+    return CountyResult(county, vil, people, isos, grid, acc, time.perf_counter() - t0, notes)
+
+
+#: capacity attributes measured with 2SFCA, and the facilities that hold them
+ACCESS_CAPACITIES: dict[str, tuple[str, ...]] = {
+    "beds": ("health",),
+    "doctors": ("health",),
+    "places": ("childcare",),
+}
+
+
+def capacity_access(
+    engine: Any, vil: pd.DataFrame, fac: pd.DataFrame, options: Options
+) -> pd.DataFrame:
+    """Capacity-aware access (2SFCA and enhanced 2SFCA) of each village.
+
+    For each capacity attribute (beds, doctors, childcare places), the facilities holding it
+    are searched one by one with a cutoff at the catchment, giving a village x facility
+    travel-time matrix (minutes, ``options.access_mode``). Facilities lacking the attribute
+    are left out and named (``attrs["missing_capacity"]``), so figures are lower bounds then.
+    Demand is the county's villages; people beyond the county border who share the same
+    facilities are not counted (access near borders is overstated).
+
+    Returns
+    -------
+    DataFrame
+        One row per (village, capacity): ``village_id, county, population, capacity,
+        facilities_in_reach, access_per_1000`` (enhanced 2SFCA with ``options.access_zones``)
+        and ``access_2sfca_per_1000`` (classic, step at ``options.access_threshold_min``).
+    """
+    from ynps_geo.access import access_table
+
+    frames = []
+    cutoff_s = options.access_threshold_min * 60.0
+    for cap, groups in ACCESS_CAPACITIES.items():
+        if cap not in fac.columns:
+            continue
+        match = facility_matches(fac, groups)
+        values = pd.to_numeric(fac[cap], errors="coerce").to_numpy(float)
+        known = np.nonzero(match & np.isfinite(values))[0]
+        cost = np.full((len(vil), len(known)), np.inf)
+        for start in range(0, len(known), 16):  # bounded memory: 16 searches at a time
+            chunk = known[start : start + 16]
+            dist, _ = engine.search(options.access_mode, [np.array([i]) for i in chunk], cutoff_s)
+            cost[:, start : start + len(chunk)] = engine.village_values(dist).T / 60.0
+        sub = fac.iloc[np.nonzero(match)[0]]
+        full = np.full((len(vil), len(sub)), np.inf)
+        pos = {int(k): j for j, k in enumerate(np.nonzero(match)[0])}
+        for j, k in enumerate(known):
+            full[:, pos[int(k)]] = cost[:, j]
+        villages = vil[["village_id", "county", "population"]]
+        e2 = access_table(
+            villages, sub, full, cap, options.access_threshold_min, zones=list(options.access_zones)
+        )
+        classic = access_table(villages, sub, full, cap, options.access_threshold_min)
+        e2 = e2.assign(capacity=cap, access_2sfca_per_1000=classic["access_per_1000"].to_numpy())
+        e2.attrs = dict(e2.attrs)
+        frames.append(e2)
+    if not frames:
+        return pd.DataFrame()
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["missing_capacity"] = {
+        f.attrs.get("capacity"): f.attrs.get("missing_capacity", []) for f in frames
+    }
+    return out

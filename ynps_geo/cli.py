@@ -28,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="run the full analysis described by a YAML config")
     a.add_argument("config", type=Path, help="analysis config (YAML)")
     a.add_argument("--out", required=True, type=Path, help="output folder")
+    r = sub.add_parser(
+        "report",
+        help="scheduled report: the analysis into a dated subfolder of --out, atomically, "
+        "reusing cached travel times when the inputs are unchanged",
+    )
+    r.add_argument("config", type=Path, help="analysis config (YAML)")
+    r.add_argument("--out", required=True, type=Path, help="folder of dated reports")
+    r.add_argument("--no-cache", action="store_true", help="recompute even if inputs are unchanged")
+    r.add_argument("--log", type=Path, help="log file (default OUT/ynps-geo.log)")
     s = sub.add_parser("standards", help="list the plan standards the tool knows")
     s.add_argument("--format", choices=["table", "csv"], default="table")
     return p
@@ -50,6 +59,19 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _log_to_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+        for h in logging.getLogger().handlers:
+            if h is not handler:
+                h.setLevel(logging.ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ynps-geo``; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -69,15 +91,31 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"{row.applies_to:<11} {row.title_zh}"
                     )
             return 0
+        target = args.out
         if args.command == "demo":
             result = workflows.demo(args.out, seed=args.seed, progress=log.info)
+        elif args.command == "report":
+            _log_to_file(args.log or args.out / "ynps-geo.log")
+            result, target = workflows.report(
+                args.config, args.out, progress=log.info, use_cache=not args.no_cache
+            )
         else:
             result = workflows.analyze(args.config, args.out, progress=log.info)
+        log.info(
+            "wrote %s in %.1f s",
+            target,
+            sum(result.timings.get(k, 0.0) for k in ("total", "write_outputs")),
+        )
         if result.failures:
             for county, err in result.failures.items():
                 log.error("county %s failed: %s", county, err)
-        log.info("wrote %s in %.1f s", args.out, result.timings.get("total", 0.0))
-        return 2 if result.failures and len(result.failures) == len(result.counties) else 0
+            print(
+                f"ynps-geo: error: {len(result.failures)} of {len(result.counties)} counties "
+                f"failed (the others were written): {'; '.join(result.failures)}",
+                file=sys.stderr,
+            )
+            return 3
+        return 0
     except YnpsGeoError as err:
         print(f"ynps-geo: error: {err}", file=sys.stderr)
         return 1

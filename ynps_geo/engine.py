@@ -305,6 +305,55 @@ class TravelEngine:
             nearest[i, hit] = s[nearest_pos[i, hit]]
         return dist, nearest
 
+    def road_part(self, mode: str, dist: np.ndarray) -> np.ndarray:
+        """Cost spent on road-network edges along each node's shortest trip.
+
+        The shortest-path tree is recovered from the distances (an edge ``a -> b`` of the
+        search is a tree edge when ``dist[a] + w == dist[b]``, which holds exactly because the
+        kernel computed ``dist[b]`` that way), then road costs are summed from each node back
+        to its facility by pointer jumping (log-depth, vectorised). The rest of the trip is
+        off-road walking (terrain and the legs to and from the road).
+
+        Parameters
+        ----------
+        mode : str
+            The mode the distances were searched in.
+        dist : (n_nodes,) float array
+            One row of :meth:`search`'s ``dist``.
+
+        Returns
+        -------
+        (n_nodes,) float64
+            Road cost per node (0 where the trip uses no road; ``nan`` where unreached).
+        """
+        indptr, indices, weights = self.graph(mode)
+        n = len(indptr) - 1
+        a = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
+        b = indices
+        da = dist[a]
+        tree = np.isfinite(da) & (da + weights == dist[b]) & (a != b)
+        pred = np.full(n, -1, dtype=np.int64)
+        pred[b[tree]] = a[tree]
+        lo, hi = self.grid.size, self.grid.size + self.n_road_nodes
+        road_edge = tree & (a >= lo) & (a < hi) & (b >= lo) & (b < hi)
+        acc = np.zeros(n, dtype=np.float64)
+        acc[b[road_edge]] = weights[road_edge]
+        # a tree edge into b may be overwritten by another tree edge into b (ties); keep the
+        # cost consistent with the predecessor actually stored
+        chosen = pred[b] == a
+        acc[b[tree & chosen & ~road_edge]] = 0.0
+        anc = pred.copy()
+        while True:
+            live = anc >= 0
+            if not live.any():
+                break
+            acc[live] += acc[anc[live]]
+            nxt = np.full(n, -1, dtype=np.int64)
+            nxt[live] = anc[anc[live]]
+            anc = nxt
+        acc[~np.isfinite(dist)] = np.nan
+        return acc
+
     def village_values(self, arr: np.ndarray) -> np.ndarray:
         """Columns of ``arr`` (k, n_nodes) at the village nodes."""
         a = self.villages.first_node

@@ -10,6 +10,7 @@ half-written file.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -179,15 +180,63 @@ def _options(cfg: AnalysisConfig) -> Options:
     return o
 
 
-def run(cfg: AnalysisConfig, *, progress: Progress | None = None) -> AnalysisResult:
+def cache_key(cfg: AnalysisConfig) -> str:
+    """Key of an analysis in the result cache: config, input file bytes and code."""
+    from ynps_geo.io import cache
+
+    return cache.inputs_key(
+        {
+            "boundary": cfg.boundary,
+            "villages": cfg.villages,
+            "facilities": cfg.facilities,
+            "roads": cfg.roads,
+            "dem": cfg.dem,
+            "population": cfg.population,
+            "standards": cfg.standards,
+            "standards_file": cfg.standards_file,
+            "overrides": cfg.standards_overrides,
+            "options": cfg.options,
+            "name": cfg.name,
+        }
+    )
+
+
+def run(
+    cfg: AnalysisConfig, *, progress: Progress | None = None, use_cache: bool = False
+) -> AnalysisResult:
     """Run the analysis of a config and return the results (nothing is written).
 
     Each county is analysed separately; a :class:`~ynps_geo.errors.YnpsGeoError` in one
     county is recorded in ``result.failures`` and the others go on.
     """
+    say = progress or (lambda m: log.info(m))
+    key = None
+    if use_cache:
+        from ynps_geo.io import cache
+
+        t = time.perf_counter()
+        key = cache_key(cfg)
+        cached = cache.load(key)
+        if isinstance(cached, AnalysisResult):
+            cached.timings = {
+                "cache_hit": time.perf_counter() - t,
+                "total": time.perf_counter() - t,
+            }
+            cached.notes = [*cached.notes, f"travel times reused from the cache (key {key})"]
+            say(f"inputs unchanged: reusing cached results ({key})")
+            return cached
+    result = _compute(cfg, say)
+    if key is not None:
+        from ynps_geo.io import cache
+
+        cache.store(key, result)
+    return result
+
+
+def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
+    """The analysis itself (see :func:`run`)."""
     import geopandas as gpd
 
-    say = progress or (lambda m: log.info(m))
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     standards = _standards_for(cfg)
@@ -201,10 +250,11 @@ def run(cfg: AnalysisConfig, *, progress: Progress | None = None) -> AnalysisRes
         f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments"
     )
     opts = _options(cfg)
-    vil_parts, ppl_parts, iso_rows = [], [], []
+    vil_parts, ppl_parts, iso_rows, acc_parts = [], [], [], []
     failures: dict[str, str] = {}
     notes = list(inputs.notes)
-    for county, geom in zip(inputs.counties["county"], inputs.counties.geometry, strict=True):
+    pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
+    for county, geom in _progress_bar(pairs, "counties"):
         try:
             res = analyze_county(str(county), geom, inputs, circles, opts)
         except YnpsGeoError as err:
@@ -219,6 +269,14 @@ def run(cfg: AnalysisConfig, *, progress: Progress | None = None) -> AnalysisRes
         if res.people is not None:
             ppl_parts.append(res.people)
         iso_rows += res.isochrones
+        if res.access is not None and len(res.access):
+            acc_parts.append(res.access)
+            for cap, ids in res.access.attrs.get("missing_capacity", {}).items():
+                if ids:
+                    notes.append(
+                        f"{county}: {len(ids)} facilities have no '{cap}' value and are "
+                        f"left out of capacity-aware access (figures are lower bounds)"
+                    )
     villages = (
         gpd.GeoDataFrame(
             pd.concat(vil_parts, ignore_index=True), geometry="geometry", crs="EPSG:4326"
@@ -253,19 +311,46 @@ def run(cfg: AnalysisConfig, *, progress: Progress | None = None) -> AnalysisRes
         config_text=cfg.source.read_text(encoding="utf-8"),
         inputs=_describe_inputs(cfg),
     )
-    _rules(result, standards, inputs)
+    _rules(result, standards, inputs, cfg)
     result.timings["total"] = time.perf_counter() - t0
     return result
 
 
-def _rules(result: AnalysisResult, standards: StandardSet, inputs: Inputs) -> None:
-    """Presence and ratio rules, when the coverage module provides them."""
-    from ynps_geo import coverage
+def _progress_bar(items: list[Any], what: str) -> Any:
+    """A tqdm progress bar on an interactive terminal with more than one item, else the items."""
+    import sys
 
-    if hasattr(coverage, "presence_table"):
-        result.presence = coverage.presence_table(standards.of_kind("presence"), inputs, result)
-    if hasattr(coverage, "ratio_table"):
-        result.ratios = coverage.ratio_table(standards.of_kind("ratio"), inputs, result)
+    if len(items) < 2 or not sys.stderr.isatty() or log.getEffectiveLevel() > logging.INFO:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=what, unit="county", file=sys.stderr)
+
+
+def _rules(
+    result: AnalysisResult, standards: StandardSet, inputs: Inputs, cfg: AnalysisConfig
+) -> None:
+    """Presence and ratio rules per county (and per village where the rule says so)."""
+    from ynps_geo.rules import presence_table, ratio_table
+
+    presence = standards.of_kind("presence")
+    if presence:
+        result.presence = presence_table(
+            presence,
+            inputs.facilities,
+            inputs.counties,
+            result.villages,
+            pilot_counties=cfg.options.get("pilot_counties"),
+        )
+        result.notes += [str(n) for n in result.presence.attrs.get("notes", [])]
+    ratios = standards.of_kind("ratio")
+    if ratios:
+        src = result.people if result.people is not None else result.villages
+        pop = {} if src is None else src.groupby("county")["population"].sum().to_dict()
+        result.ratios = ratio_table(ratios, inputs.facilities, inputs.counties, pop)
+        result.notes += [str(n) for n in result.ratios.attrs.get("notes", [])]
 
 
 def _describe_inputs(cfg: AnalysisConfig) -> dict[str, Any]:
@@ -327,6 +412,79 @@ def analyze(
     return result
 
 
+def report(
+    config: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    use_cache: bool = True,
+    stamp: str | None = None,
+) -> tuple[AnalysisResult, Path]:
+    """A scheduled report: the analysis written into a dated subfolder of ``out_dir``, atomically.
+
+    Everything is written into a hidden temporary folder first and swapped in only when
+    complete, so a failed run leaves the previous report of that date (and every other date)
+    intact. Travel times are reused from the cache when the inputs are unchanged.
+
+    Parameters
+    ----------
+    config : path
+        Analysis config (YAML).
+    out_dir : path
+        Folder holding one subfolder per run date (``2026-12-01/``) and ``latest.txt``.
+    use_cache : bool
+        Reuse cached results for unchanged inputs.
+    stamp : str, optional
+        Subfolder name; default today's date (ISO).
+
+    Returns
+    -------
+    (AnalysisResult, Path)
+        The result and the dated folder.
+    """
+    import datetime
+    import json
+    import shutil
+    import tempfile
+
+    cfg = load_config(config)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = stamp or datetime.date.today().isoformat()
+    final = out / stamp
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stamp}.partial-", dir=out))
+    try:
+        result = run(cfg, progress=progress, use_cache=use_cache)
+        t = time.perf_counter()
+        write_outputs(result, tmp)
+        result.timings["write_outputs"] = time.perf_counter() - t
+        run_info = {
+            "config": str(cfg.source),
+            "stamp": stamp,
+            "timings": result.timings,
+            "failures": result.failures,
+            "inputs": result.inputs,
+        }
+        (tmp / "run.json").write_text(
+            json.dumps(run_info, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+        old = None
+        if final.exists():
+            old = out / f".{stamp}.old-{os.getpid()}"
+            os.replace(final, old)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    from ynps_geo.io.vector import atomic_write
+
+    with atomic_write(out / "latest.txt") as f:
+        Path(f).write_text(stamp + "\n", encoding="utf-8")
+    return result, final
+
+
 def demo(
     out_dir: str | Path, *, seed: int = 532901, progress: Progress | None = None
 ) -> AnalysisResult:
@@ -361,4 +519,13 @@ def standards_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["analyze", "demo", "load_inputs", "run", "standards_table", "write_outputs"]
+__all__ = [
+    "analyze",
+    "cache_key",
+    "demo",
+    "load_inputs",
+    "report",
+    "run",
+    "standards_table",
+    "write_outputs",
+]
