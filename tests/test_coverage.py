@@ -96,3 +96,30 @@ def test_equity_and_ranked_uncovered() -> None:
     u = uncovered_villages(v, std)
     assert u.village_id.tolist() == ["c", "d"] or u.village_id.tolist() == ["d", "c"]
     assert u.iloc[0].max_excess_minutes == np.inf  # unreachable ranks first at equal population
+
+
+def test_reporting_groups_follow_the_plan() -> None:
+    from ynps_geo.coverage import county_groups, coverage_by_group
+
+    counties = ["泸水市", "澜沧拉祜族自治县", "大理市", "宁蒗彝族自治县"]
+    g = county_groups(counties, {"乡村振兴重点县": ["宁蒗彝族自治县", "不存在县"]})
+    assert g["边境县 border"] == ["泸水市", "澜沧拉祜族自治县"]
+    assert g["自治县 autonomous"] == ["澜沧拉祜族自治县", "宁蒗彝族自治县"]
+    assert g["其他 other"] == ["大理市"]
+    assert g["乡村振兴重点县"] == ["宁蒗彝族自治县"]
+    cov = pd.DataFrame(
+        {
+            "county": [*counties, "ALL"],
+            "standard_id": ["s"] * 5,
+            "population": [100.0, 300.0, 50.0, 50.0, 500.0],
+            "population_covered": [50.0, 150.0, 50.0, 0.0, 250.0],
+            "share_covered": [0.5, 0.5, 1.0, 0.0, 0.5],
+            "villages": [1, 2, 3, 4, 10],
+            "villages_uncovered": [1, 1, 0, 4, 6],
+        }
+    )
+    t = coverage_by_group(cov, g).set_index("group")
+    assert t.loc["边境县 border", "share_covered"] == 0.5
+    assert t.loc["自治县 autonomous", "population"] == 350.0
+    assert t.loc["自治县 autonomous", "share_covered"] == pytest.approx(150 / 350)
+    assert t.loc["乡村振兴重点县", "villages_uncovered"] == 4

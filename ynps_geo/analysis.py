@@ -61,6 +61,7 @@ class Options:
     walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
     offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
     isochrones: bool = True
+    facility_isochrones: str = "walk"  # "none", "walk" (walking standards only) or "all"
     access: bool = True
     access_threshold_min: float = 30.0
     access_mode: str = "drive"
@@ -77,6 +78,7 @@ class CountyResult:
     isochrones: list[dict[str, Any]]
     grid: GridSpec
     access: pd.DataFrame | None = None
+    facility_isochrones: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -370,12 +372,61 @@ def analyze_county(
                         "geometry": to_wgs84(g_m, epsg),
                     }
                 )
+    fiso: list[dict[str, Any]] = []
+    if options.facility_isochrones != "none" and len(fac):
+        from ynps_geo.isochrones import facility_isochrones
+
+        done: set[tuple[tuple[str, ...], str, float]] = set()
+        for s in standards:
+            if len(s.facilities) != 1:
+                continue
+            modes_used = sorted(
+                {
+                    s.mode_for(st)
+                    for st in ("urban", "rural")
+                    if st in settings_present and s.applies(st)
+                }
+            )
+            for m in modes_used:
+                if options.facility_isochrones == "walk" and m != "walk":
+                    continue
+                key = (s.facilities[0], m, float(s.threshold))  # type: ignore[arg-type]
+                if key in done:
+                    continue
+                done.add(key)
+                rows = np.nonzero(facility_matches(fac, s.facilities[0]))[0]
+                polys = facility_isochrones(
+                    engine,
+                    rows,
+                    m,
+                    float(s.threshold),
+                    scale[s.unit or "min"],  # type: ignore[arg-type]
+                    people_cell if people is not None else None,
+                    people["population"].to_numpy() if people is not None else None,
+                )
+                for r, g_m, pop in polys:
+                    fiso.append(
+                        {
+                            "county": county,
+                            "facility_id": fac["facility_id"].iloc[r],
+                            "name": fac["name"].iloc[r],
+                            "category": fac["category"].iloc[r],
+                            "subtype": fac["subtype"].iloc[r],
+                            "standard_id": s.id,
+                            "mode": m,
+                            "threshold": float(s.threshold),
+                            "unit": s.unit,  # type: ignore[arg-type]
+                            "population_inside": pop,
+                            "area_km2": g_m.area / 1e6,
+                            "geometry": to_wgs84(g_m, epsg),
+                        }
+                    )
     acc = None
     if vil is not None and options.access and len(vil) and len(fac):
         acc = capacity_access(engine, vil, fac, options)
     if vil is not None:
         vil = gpd.GeoDataFrame(vil, geometry="geometry", crs="EPSG:4326")
-    return CountyResult(county, vil, people, isos, grid, acc, time.perf_counter() - t0, notes)
+    return CountyResult(county, vil, people, isos, grid, acc, fiso, time.perf_counter() - t0, notes)
 
 
 #: capacity attributes measured with 2SFCA, and the facilities that hold them

@@ -17,17 +17,8 @@ import yaml
 
 from ynps_geo.errors import ConfigError, DataSourceError
 
-TOP_KEYS = {
-    "name",
-    "boundary",
-    "villages",
-    "facilities",
-    "roads",
-    "dem",
-    "population",
-    "standards",
-    "standards_file",
-    "standards_overrides",
+#: numerical and reporting options, passed on to the analysis as ``AnalysisConfig.options``
+OPTION_KEYS: tuple[str, ...] = (
     "speeds",
     "walking_speed_kmh",
     "offroad_factor",
@@ -39,6 +30,21 @@ TOP_KEYS = {
     "language",
     "pilot_counties",
     "prefecture",
+    "facility_isochrones",
+    "access_threshold_min",
+)
+TOP_KEYS = {
+    "name",
+    "boundary",
+    "villages",
+    "facilities",
+    "roads",
+    "dem",
+    "population",
+    "standards",
+    "standards_file",
+    "standards_overrides",
+    *OPTION_KEYS,
 }
 LAYER_KEYS: dict[str, set[str]] = {
     "boundary": {
@@ -64,6 +70,10 @@ LAYER_KEYS: dict[str, set[str]] = {
         "setting",
         "township",
         "county",
+        # optional: {source value: urban | rural | drop}, e.g. OSM place=town/village/hamlet
+        "setting_map",
+        # optional: error (default) | unknown (empty population = NaN) | a default number
+        "population_missing",
     },
     "facilities": {
         "path",
@@ -208,25 +218,12 @@ def load_config(path: str | Path) -> AnalysisConfig:
     if not isinstance(overrides, list):
         msg = f"{source}: 'standards_overrides' must be a list of {{id: ..., threshold: ...}}"
         raise ConfigError(msg)
-    options = {
-        k: data[k]
-        for k in (
-            "speeds",
-            "walking_speed_kmh",
-            "offroad_factor",
-            "resolution_m",
-            "margin_m",
-            "connectivity",
-            "outside_facilities",
-            "groups",
-            "language",
-            "pilot_counties",
-            "prefecture",
-        )
-        if k in data
-    }
+    options = {k: data[k] for k in OPTION_KEYS if k in data}
     if options.get("connectivity", 8) not in (4, 8, 16):
         msg = f"{source}: 'connectivity' must be 8 or 16, got {options['connectivity']!r}"
+        raise ConfigError(msg)
+    if options.get("facility_isochrones", "walk") not in ("none", "walk", "all"):
+        msg = f"{source}: 'facility_isochrones' must be none, walk or all"
         raise ConfigError(msg)
     if options.get("outside_facilities", "keep") not in ("keep", "drop"):
         msg = f"{source}: 'outside_facilities' must be 'keep' or 'drop'"

@@ -232,3 +232,117 @@ def uncovered_villages(villages: pd.DataFrame, standards: Sequence[PlanStandard]
     out["max_excess_minutes"] = np.where(excess >= 1e9, np.inf, excess)
     out = out[out["n_failed"] > 0]
     return out.sort_values(["population", "max_excess_minutes"], ascending=[False, False])
+
+
+#: the 25 border counties named by the plan (Ch.5 智慧广电固边工程), by short name
+BORDER_COUNTIES: tuple[str, ...] = (
+    "泸水",
+    "福贡",
+    "贡山",
+    "腾冲",
+    "龙陵",
+    "芒市",
+    "瑞丽",
+    "盈江",
+    "陇川",
+    "镇康",
+    "耿马",
+    "沧源",
+    "孟连",
+    "澜沧",
+    "西盟",
+    "江城",
+    "景洪",
+    "勐海",
+    "勐腊",
+    "绿春",
+    "金平",
+    "河口",
+    "麻栗坡",
+    "马关",
+    "富宁",
+)
+
+
+def county_groups(
+    counties: Sequence[str], user_groups: dict[str, Sequence[str]] | None = None
+) -> dict[str, list[str]]:
+    """The reporting groups of STANDARDS.md section 5 that these counties fall in.
+
+    ``border`` (边境县: a county whose name starts with one of :data:`BORDER_COUNTIES`),
+    ``autonomous`` (自治县: the official name says so), ``other`` (neither), plus each
+    user-supplied group (name -> list of county names). Groups with no county are left out.
+    """
+    groups: dict[str, list[str]] = {"边境县 border": [], "自治县 autonomous": []}
+    for c in counties:
+        if any(str(c).startswith(b) for b in BORDER_COUNTIES):
+            groups["边境县 border"].append(str(c))
+        if "自治县" in str(c):
+            groups["自治县 autonomous"].append(str(c))
+    named = set(groups["边境县 border"]) | set(groups["自治县 autonomous"])
+    groups["其他 other"] = [str(c) for c in counties if str(c) not in named]
+    for name, members in (user_groups or {}).items():
+        groups[str(name)] = [str(c) for c in counties if str(c) in {str(m) for m in members}]
+    return {k: v for k, v in groups.items() if v}
+
+
+def coverage_by_group(coverage: pd.DataFrame, groups: dict[str, list[str]]) -> pd.DataFrame:
+    """Covered share of each reporting group of counties, per standard.
+
+    Sums the per-county rows of ``coverage`` (so figures add up to the county table).
+    """
+    rows = []
+    per = coverage[coverage["county"] != "ALL"]
+    for name, members in groups.items():
+        sel = per[per["county"].isin(members)]
+        for sid, g in sel.groupby("standard_id", sort=False):
+            pop = float(g["population"].sum())
+            cov = float(g["population_covered"].sum())
+            rows.append(
+                {
+                    "group": name,
+                    "standard_id": sid,
+                    "counties": len(g),
+                    "population": pop,
+                    "population_covered": cov,
+                    "share_covered": cov / pop if pop else np.nan,
+                    "villages": int(g["villages"].sum()),
+                    "villages_uncovered": int(g["villages_uncovered"].sum()),
+                }
+            )
+    cols = [
+        "group",
+        "standard_id",
+        "counties",
+        "population",
+        "population_covered",
+        "share_covered",
+        "villages",
+        "villages_uncovered",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def coverage_by_township(villages: pd.DataFrame, standards: Iterable[PlanStandard]) -> pd.DataFrame:
+    """Village-population coverage per (county, township, standard), when villages name one."""
+    if villages is None or "township" not in villages.columns:
+        return pd.DataFrame()
+    rows = []
+    for s in standards:
+        app = villages[villages[f"{s.id}_applies"].astype(bool)]
+        for (county, town), g in app.groupby(["county", "township"], observed=True):
+            pop = float(g["population"].sum())
+            cov = float(g.loc[g[s.covered_column].astype(bool), "population"].sum())
+            rows.append(
+                {
+                    "county": county,
+                    "township": town,
+                    "standard_id": s.id,
+                    "population": pop,
+                    "population_covered": cov,
+                    "share_covered": cov / pop if pop else np.nan,
+                    "villages": len(g),
+                    "villages_uncovered": int((~g[s.covered_column].astype(bool)).sum()),
+                }
+            )
+    return pd.DataFrame(rows)

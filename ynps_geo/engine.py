@@ -298,12 +298,11 @@ class TravelEngine:
         dist, nearest_pos = kernels.multi_source_dijkstra_many(
             indptr, indices, weights, sets, cutoff
         )
-        nearest = np.full(nearest_pos.shape, -1, dtype=np.int64)
         for i, s in enumerate(facility_sets):
-            s = np.asarray(s, dtype=np.int64)
-            hit = nearest_pos[i] >= 0
-            nearest[i, hit] = s[nearest_pos[i, hit]]
-        return dist, nearest
+            # position in the set -> facility row; -1 (unreached) picks the appended -1
+            lut = np.append(np.asarray(s, dtype=np.int64), -1)
+            nearest_pos[i] = lut[nearest_pos[i]]
+        return dist, nearest_pos
 
     def road_part(self, mode: str, dist: np.ndarray) -> np.ndarray:
         """Cost spent on road-network edges along each node's shortest trip.

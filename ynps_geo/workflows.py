@@ -21,7 +21,15 @@ import pandas as pd
 
 from ynps_geo.analysis import Inputs, Options, analyze_county
 from ynps_geo.config import AnalysisConfig, load_config
-from ynps_geo.coverage import coverage_by_setting, coverage_table, equity_table, uncovered_villages
+from ynps_geo.coverage import (
+    county_groups,
+    coverage_by_group,
+    coverage_by_setting,
+    coverage_by_township,
+    coverage_table,
+    equity_table,
+    uncovered_villages,
+)
 from ynps_geo.errors import DataQualityWarning, YnpsGeoError
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.model.standards import PlanStandard, StandardSet, load_standards
@@ -175,6 +183,10 @@ def _options(cfg: AnalysisConfig) -> Options:
     for key in ("resolution_m", "margin_m", "connectivity", "walking_speed_kmh"):
         if key in cfg.options:
             setattr(o, key, type(getattr(o, key))(cfg.options[key]))
+    if "facility_isochrones" in cfg.options:
+        o.facility_isochrones = str(cfg.options["facility_isochrones"])
+    if "access_threshold_min" in cfg.options:
+        o.access_threshold_min = float(cfg.options["access_threshold_min"])
     if "offroad_factor" in cfg.options:
         o.offroad_factor = float(cfg.options["offroad_factor"])
     return o
@@ -250,7 +262,7 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
         f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments"
     )
     opts = _options(cfg)
-    vil_parts, ppl_parts, iso_rows, acc_parts = [], [], [], []
+    vil_parts, ppl_parts, iso_rows, acc_parts, fiso_rows = [], [], [], [], []
     failures: dict[str, str] = {}
     notes = list(inputs.notes)
     pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
@@ -269,6 +281,7 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
         if res.people is not None:
             ppl_parts.append(res.people)
         iso_rows += res.isochrones
+        fiso_rows += res.facility_isochrones
         if res.access is not None and len(res.access):
             acc_parts.append(res.access)
             for cap, ids in res.access.attrs.get("missing_capacity", {}).items():
@@ -310,6 +323,12 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
         timings=timings,
         config_text=cfg.source.read_text(encoding="utf-8"),
         inputs=_describe_inputs(cfg),
+        access=pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame(),
+        by_group=coverage_by_group(cov, county_groups(counties_ok, cfg.options.get("groups"))),
+        by_township=coverage_by_township(villages, circles),
+        facility_isochrones=(
+            gpd.GeoDataFrame(fiso_rows, geometry="geometry", crs="EPSG:4326") if fiso_rows else None
+        ),
     )
     _rules(result, standards, inputs, cfg)
     result.timings["total"] = time.perf_counter() - t0
@@ -364,29 +383,41 @@ def _describe_inputs(cfg: AnalysisConfig) -> dict[str, Any]:
 
 
 def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
-    """Write every output file into ``out_dir`` (each atomically). Returns name -> path."""
+    """Write every output file into ``out_dir`` (each atomically). Returns name -> path.
+
+    Layers are written as GeoPackage and, when pyarrow is installed, also as GeoParquet:
+    ``villages``, ``uncovered_villages``, ``isochrones`` and ``facilities`` (the facilities
+    used, with their category).
+    """
+    import importlib.util
+
+    import geopandas as gpd
+
     from ynps_geo.io.vector import atomic_write, write_layer
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
+    layers: dict[str, Any] = {}
     if result.villages is not None:
-        written["villages"] = write_layer(
-            _village_layer(result), out_dir / "villages.gpkg", layer="villages"
-        )
+        layers["villages"] = _village_layer(result)
+        if len(result.uncovered):
+            layers["uncovered_villages"] = gpd.GeoDataFrame(
+                result.uncovered, geometry="geometry", crs="EPSG:4326"
+            )
+    if result.isochrones is not None and len(result.isochrones):
+        layers["isochrones"] = result.isochrones
+    if result.facility_isochrones is not None and len(result.facility_isochrones):
+        layers["facility_isochrones"] = result.facility_isochrones
+    if result.facilities is not None and len(result.facilities):
+        layers["facilities"] = result.facilities
+    parquet = importlib.util.find_spec("pyarrow") is not None
+    for name, gdf in layers.items():
+        written[name] = write_layer(gdf, out_dir / f"{name}.gpkg", layer=name)
+        if parquet:
+            written[f"{name}_parquet"] = write_layer(gdf, out_dir / f"{name}.parquet")
     with atomic_write(out_dir / "coverage.csv") as tmp:
         result.coverage.to_csv(tmp, index=False, encoding="utf-8")
     written["coverage"] = out_dir / "coverage.csv"
-    if result.villages is not None and len(result.uncovered):
-        import geopandas as gpd
-
-        unc = gpd.GeoDataFrame(result.uncovered, geometry="geometry", crs="EPSG:4326")
-        written["uncovered"] = write_layer(
-            unc, out_dir / "uncovered_villages.gpkg", layer="uncovered_villages"
-        )
-    if result.isochrones is not None and len(result.isochrones):
-        written["isochrones"] = write_layer(
-            result.isochrones, out_dir / "isochrones.gpkg", layer="isochrones"
-        )
     from ynps_geo.report import render
 
     written.update(render.write_reports(result, out_dir))

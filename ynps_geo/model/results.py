@@ -38,6 +38,12 @@ class AnalysisResult:
         The facilities used, with category and subtype.
     counties : GeoDataFrame
         County polygons.
+    facility_isochrones : GeoDataFrame or None
+        One isochrone per facility, standard and mode, with the population inside.
+    by_group : DataFrame
+        Coverage of the plan's reporting groups (border, autonomous, user groups).
+    by_township : DataFrame
+        Village-population coverage per township (when villages name their township).
     presence, ratios, access : DataFrame
         Presence rules, provision ratios and capacity-aware access (may be empty).
     failures : dict
@@ -61,6 +67,9 @@ class AnalysisResult:
     isochrones: Any | None
     facilities: Any
     counties: Any
+    facility_isochrones: Any | None = None
+    by_group: pd.DataFrame = field(default_factory=pd.DataFrame)
+    by_township: pd.DataFrame = field(default_factory=pd.DataFrame)
     presence: pd.DataFrame = field(default_factory=pd.DataFrame)
     ratios: pd.DataFrame = field(default_factory=pd.DataFrame)
     access: pd.DataFrame = field(default_factory=pd.DataFrame)
