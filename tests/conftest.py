@@ -37,3 +37,13 @@ def shared() -> type[_Shared]:
 
 class _Shared:
     path = staticmethod(shared_path)
+
+
+@pytest.fixture(scope="session")
+def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo county analysed once per test session (``ynps-geo demo --out DIR``)."""
+    from ynps_geo.cli import main
+
+    out = tmp_path_factory.mktemp("demo-session") / "demo-output"
+    assert main(["-q", "demo", "--out", str(out)]) == 0
+    return out

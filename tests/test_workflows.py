@@ -17,11 +17,10 @@ from ynps_geo.model.standards import load_standards
 CIRCLES = [s for s in load_standards().of_kind("circle")]
 
 
-@pytest.fixture(scope="module")
-def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo") / "demo-output"
-    assert main(["-q", "demo", "--out", str(out)]) == 0
-    return out
+@pytest.fixture
+def demo_out(demo_output: Path) -> Path:
+    """The session's demo output (see conftest)."""
+    return demo_output
 
 
 def test_demo_writes_every_contract_file(demo_out: Path) -> None:
