@@ -92,7 +92,7 @@ NAME_CANDIDATES = ("name", "名称", "机构名称", "单位名称", "村名", "
 #: Keys of the ``villages:`` config section.
 VILLAGE_KEYS = frozenset(
     {"path", "crs", "x", "y", "wkt", "layer", "encoding", "id", "name", "population", "setting",
-     "township", "county"}
+     "township", "county", "setting_map", "population_missing"}
 )
 #: Keys of one ``facilities:`` config entry.
 FACILITY_KEYS = frozenset(
@@ -720,6 +720,82 @@ def _settings(values: pd.Series, ids: pd.Series, *, source: str, column: str) ->
     return out
 
 
+_SETTING_MAP_VALUES = frozenset({"urban", "rural", "drop"})
+
+
+def _apply_setting_map(
+    gdf: gpd.GeoDataFrame, labels: np.ndarray, positions: np.ndarray,
+    spec: Mapping[str, Any], *, source: str,
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, int]:
+    """Translate source codes of the setting column; leave out rows mapped to ``drop``.
+
+    ``setting_map`` maps values of the ``setting`` column (compared case-insensitively after
+    stripping spaces) to ``urban``, ``rural`` or ``drop`` (also YAML ``null``); values not in
+    the map are kept as they are and must then be valid settings. Returns the kept rows, their
+    labels and positions, and the count of rows left out.
+    """
+    mapping = spec.get("setting_map")
+    if not isinstance(mapping, Mapping) or not mapping:
+        msg = (
+            f"{source}: `setting_map:` must map values of the setting column to urban, rural or "
+            f"drop, got {mapping!r}. Fix: e.g. setting_map: {{town: urban, village: rural, "
+            "locality: drop}"
+        )
+        raise ConfigError(msg)
+    if not spec.get("setting"):
+        msg = (
+            f"{source}: `setting_map:` needs `setting: <column>` (the column whose values it "
+            "maps). Fix: add setting: to the villages entry"
+        )
+        raise ConfigError(msg)
+    table: dict[str, str] = {}
+    for key, value in mapping.items():
+        target = "drop" if value is None else str(value).strip().lower()
+        if target not in _SETTING_MAP_VALUES:
+            msg = (
+                f"{source}: `setting_map:` maps {key!r} to {value!r}; accepted targets are "
+                "urban, rural and drop. Fix: correct that entry"
+            )
+            raise ConfigError(msg)
+        table[str(key).strip().lower()] = target
+    col = require_column(gdf, spec["setting"], source=source, key="setting")
+    text = gdf[col].astype("string").str.strip()
+    mapped = text.str.lower().map(table)
+    new = mapped.fillna(text).astype("string")
+    drop = (mapped == "drop").to_numpy(dtype=bool, na_value=False)
+    out = gdf.copy()
+    out[col] = new.to_numpy(dtype=object, na_value=None)
+    out.attrs.update(gdf.attrs)
+    if drop.any():
+        out = out.loc[~drop].reset_index(drop=True)
+        out.attrs.update(gdf.attrs)
+        if not len(out):
+            msg = (
+                f"{source}: `setting_map:` drops every one of the {len(gdf)} villages. Fix: map "
+                "some values to urban or rural"
+            )
+            raise ValidationError(msg)
+    return out, labels[~drop], positions[~drop], int(drop.sum())
+
+
+def _population_missing(spec: Mapping[str, Any], *, source: str) -> str | float:
+    """The ``population_missing`` policy: ``"error"``, ``"unknown"`` or a default number."""
+    value = spec.get("population_missing", "error")
+    if isinstance(value, str) and value.strip().lower() in ("error", "unknown"):
+        return value.strip().lower()
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not np.isfinite(number) or number < 0:
+        msg = (
+            f"{source}: `population_missing: {value!r}` is not accepted. Fix: use error "
+            "(default), unknown (empty cells stay unknown) or a non-negative default number"
+        )
+        raise ConfigError(msg)
+    return number
+
+
 def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataFrame:
     """Read the village layer described by the ``villages:`` config section.
 
@@ -729,6 +805,14 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
         Keys (see :data:`VILLAGE_KEYS`): ``path`` (relative to ``base_dir``), ``crs``, ``x``,
         ``y``, ``wkt``, ``layer``, ``encoding``, ``id``, ``name``, ``population``, ``setting``
         (column names), and optional ``township``, ``county`` column names.
+        ``setting_map`` (optional) maps source codes of the ``setting`` column to ``urban``,
+        ``rural`` or ``drop`` (rows left out, counted in ``attrs["dropped_by_setting_map"]``),
+        e.g. OSM ``place`` values ``{town: urban, village: rural, locality: drop}``.
+        ``population_missing`` (optional) says what an empty population cell means:
+        ``error`` (default: it is an error), ``unknown`` (the village is kept with population
+        NaN: it counts as a village but adds nobody to population sums) or a non-negative
+        number (the default population of such villages). ``attrs["population_missing"]``
+        counts the empty cells.
     base_dir : Path
         Folder of the config file.
 
@@ -755,12 +839,23 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
         layer=spec.get("layer"), encoding=spec.get("encoding"), role="villages",
     )
     source = gdf.attrs["source"]
+    missing_policy = _population_missing(spec, source=source)
+    n_mapped_out = 0
+    if spec.get("setting_map") is not None:
+        gdf, labels, positions, n_mapped_out = _apply_setting_map(
+            gdf, labels, positions, spec, source=source
+        )
     ids = _ids(gdf, spec, labels, positions, source=source, stem=path.stem)
     names = _names(gdf, spec, ids, source=source)
+    n_missing = 0
     if spec.get("population"):
         col = require_column(gdf, spec["population"], source=source, key="population")
         pop = to_float(gdf[col], source=source, column=str(col), labels=list(ids))
-        check_non_negative(pop, list(ids), source=source, column=str(col))
+        check_non_negative(pop, list(ids), source=source, column=str(col),
+                           allow_missing=missing_policy != "error")
+        n_missing = int(pop.isna().sum())
+        if isinstance(missing_policy, float):
+            pop = pop.fillna(missing_policy)
     else:
         pop = pd.Series(np.nan, index=gdf.index)
     if spec.get("setting"):
@@ -780,6 +875,8 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
             data[key] = gdf[col].astype("string").str.strip().astype(object).to_numpy()
     out = gpd.GeoDataFrame(data, geometry=gdf.geometry.values, crs="EPSG:4326")
     out.attrs.update(gdf.attrs)
+    out.attrs["dropped_by_setting_map"] = n_mapped_out
+    out.attrs["population_missing"] = n_missing
     return out
 
 
