@@ -1,1 +1,1 @@
-"""report."""
+"""Presentation only: maps (Folium), tables, HTML and Excel reports."""
