@@ -220,10 +220,10 @@ def analyze_county(
     # people from the population raster
     people = None
     if inputs.population_path is not None:
-        cells = population_cells(inputs.population_path, geom_wgs84)
-        px, py = fwd.transform(cells.lon, cells.lat)
+        pcells = population_cells(inputs.population_path, geom_wgs84)
+        px, py = fwd.transform(pcells.lon, pcells.lat)
         px, py = np.asarray(px), np.asarray(py)
-        density = cells.population / (cells.cell_area_m2 / 1e6)
+        density = pcells.population / (pcells.cell_area_m2 / 1e6)
         setting = _settings_for_people(
             np.column_stack([px, py]),
             density,
@@ -233,9 +233,9 @@ def analyze_county(
         people = pd.DataFrame(
             {
                 "county": county,
-                "lon": cells.lon,
-                "lat": cells.lat,
-                "population": cells.population,
+                "lon": pcells.lon,
+                "lat": pcells.lat,
+                "population": pcells.population,
                 "setting": setting,
             }
         )
@@ -317,7 +317,7 @@ def analyze_county(
                 if s.unit == "min":
                     road[sel] = village_road_part(m, s)[sel] * f
             vil[s.value_column] = val
-            vil[s.covered_column] = covered(val, float(s.threshold))  # type: ignore[arg-type]
+            vil[s.covered_column] = covered(val, s.limit)
             vil[f"{s.id}_applies"] = applies
             if s.unit == "min":
                 vil[f"{s.id}_road_minutes"] = road
@@ -344,7 +344,7 @@ def analyze_county(
                     ok = sel & (people_cell >= 0)
                     pval[ok] = cd[people_cell[ok]] * f
             people[s.value_column] = pval
-            people[s.covered_column] = covered(pval, float(s.threshold))  # type: ignore[arg-type]
+            people[s.covered_column] = covered(pval, s.limit)
             people[f"{s.id}_applies"] = papp
         if options.isochrones:
             for m in sorted(modes_used):
@@ -352,21 +352,21 @@ def analyze_county(
                 if d is None:
                     continue
                 cells = engine.cell_values(d) * f
-                g_m = isochrone_geometry(cells, float(s.threshold), grid)  # type: ignore[arg-type]
+                g_m = isochrone_geometry(cells, s.limit, grid)
                 g_m = g_m.intersection(geom_m)
                 pop_in = float("nan")
                 if people is not None:
                     pv = np.where(
                         people_cell >= 0, cells.ravel()[np.maximum(people_cell, 0)], np.inf
                     )
-                    pop_in = float(people.loc[covered(pv, float(s.threshold)), "population"].sum())  # type: ignore[arg-type]
+                    pop_in = float(people.loc[covered(pv, s.limit), "population"].sum())
                 isos.append(
                     {
                         "county": county,
                         "standard_id": s.id,
                         "mode": m,
-                        "threshold": float(s.threshold),
-                        "unit": s.unit,  # type: ignore[arg-type]
+                        "threshold": s.limit,
+                        "unit": s.unit,
                         "population_inside": pop_in,
                         "area_km2": g_m.area / 1e6,
                         "geometry": to_wgs84(g_m, epsg),
@@ -380,17 +380,17 @@ def analyze_county(
         for s in standards:
             if len(s.facilities) != 1:
                 continue
-            modes_used = sorted(
+            fmodes = sorted(
                 {
                     s.mode_for(st)
                     for st in ("urban", "rural")
                     if st in settings_present and s.applies(st)
                 }
             )
-            for m in modes_used:
+            for m in fmodes:
                 if options.facility_isochrones == "walk" and m != "walk":
                     continue
-                key = (s.facilities[0], m, float(s.threshold))  # type: ignore[arg-type]
+                key = (s.facilities[0], m, s.limit)
                 if key in done:
                     continue
                 done.add(key)
@@ -399,8 +399,8 @@ def analyze_county(
                     engine,
                     rows,
                     m,
-                    float(s.threshold),
-                    scale[s.unit or "min"],  # type: ignore[arg-type]
+                    s.limit,
+                    scale[s.unit or "min"],
                     people_cell if people is not None else None,
                     people["population"].to_numpy() if people is not None else None,
                 )
@@ -414,8 +414,8 @@ def analyze_county(
                             "subtype": fac["subtype"].iloc[r],
                             "standard_id": s.id,
                             "mode": m,
-                            "threshold": float(s.threshold),
-                            "unit": s.unit,  # type: ignore[arg-type]
+                            "threshold": s.limit,
+                            "unit": s.unit,
                             "population_inside": pop,
                             "area_km2": g_m.area / 1e6,
                             "geometry": to_wgs84(g_m, epsg),

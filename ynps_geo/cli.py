@@ -48,7 +48,14 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
 
-    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: object = None,
+        line: str | None = None,
+    ) -> None:
         if issubclass(category, YnpsGeoWarning):
             logging.getLogger("ynps_geo").warning("%s", message)
         elif verbose:

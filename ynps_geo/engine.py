@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,10 +33,14 @@ from ynps_geo import settings
 from ynps_geo.errors import ValidationError
 from ynps_geo.model.grid import GridSpec
 
+if TYPE_CHECKING:
+    from ynps_geo.network import RoadNetwork
+
 MODES = ("walk", "drive", "distance")
+CSR = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _coo_to_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+def _coo_to_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> CSR:
     order = np.lexsort((v, u))
     u, v, w = u[order], v[order], w[order]
     indptr = np.zeros(n + 1, dtype=np.int64)
@@ -73,14 +78,14 @@ class TravelEngine:
 
     grid: GridSpec
     dem: np.ndarray
-    roads: object | None
+    roads: RoadNetwork | None
     villages: Points
     facilities: Points
     connectivity: int = 8
     walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
     offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
     connector_k: int = 3
-    _graphs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    _graphs: dict[str, CSR] = field(default_factory=dict)
     _road_xy: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ construction
@@ -89,7 +94,7 @@ class TravelEngine:
         cls,
         grid: GridSpec,
         dem: np.ndarray | None,
-        roads: object | None,
+        roads: RoadNetwork | None,
         village_xy: tuple[np.ndarray, np.ndarray],
         facility_xy: tuple[np.ndarray, np.ndarray],
         *,
@@ -113,7 +118,7 @@ class TravelEngine:
         if dem.shape != grid.shape:
             msg = f"DEM shape {dem.shape} does not match the analysis grid {grid.shape}"
             raise ValidationError(msg)
-        n_roads = 0 if roads is None else int(roads.n_nodes)  # type: ignore[attr-defined]
+        n_roads = 0 if roads is None else int(roads.n_nodes)
         villages = Points(np.asarray(village_xy[0], float), np.asarray(village_xy[1], float))
         facilities = Points(np.asarray(facility_xy[0], float), np.asarray(facility_xy[1], float))
         villages.first_node = grid.size + n_roads
@@ -125,7 +130,7 @@ class TravelEngine:
             from pyproj import Transformer
 
             tr = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
-            rx, ry = tr.transform(roads.lon, roads.lat)  # type: ignore[attr-defined]
+            rx, ry = tr.transform(roads.lon, roads.lat)
             eng._road_xy = (np.asarray(rx, float), np.asarray(ry, float))
         return eng
 
@@ -182,16 +187,16 @@ class TravelEngine:
             e = np.zeros(0, dtype=np.int64)
             return e, e, np.zeros(0)
         if mode == "distance":
-            ip, ix, w = roads.to_csr(mode="walk", weight="length")  # type: ignore[attr-defined]
+            ip, ix, w = roads.to_csr(mode="walk", weight="length")
         elif mode == "walk":
             ip, ix, w = roads.to_csr(
                 mode="walk", weight="time", walking_speed_kmh=self.walking_speed_kmh
-            )  # type: ignore[attr-defined]
+            )
         else:
-            ipd, ixd, wd = roads.to_csr(mode="drive", weight="time")  # type: ignore[attr-defined]
+            ipd, ixd, wd = roads.to_csr(mode="drive", weight="time")
             ipw, ixw, ww = roads.to_csr(
                 mode="walk", weight="time", walking_speed_kmh=self.walking_speed_kmh
-            )  # type: ignore[attr-defined]
+            )
             ud, vd, wd = _csr_to_coo(ipd, ixd, wd)
             uw, vw, ww = _csr_to_coo(ipw, ixw, ww)
             u = np.concatenate([ud, uw])

@@ -13,7 +13,7 @@ import numpy as np
 from ynps_geo.model.grid import GridSpec
 
 
-def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec):  # type: ignore[no-untyped-def]
+def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec) -> Any:
     """The area whose value is within ``threshold``, as one (multi)polygon in the grid CRS.
 
     Parameters
@@ -45,7 +45,7 @@ def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec
     return unary_union(polys)
 
 
-def to_wgs84(geom, epsg: int):  # type: ignore[no-untyped-def]
+def to_wgs84(geom: Any, epsg: int) -> Any:
     """Reproject a shapely geometry from ``EPSG:epsg`` to EPSG:4326."""
     from ynps_geo._geo import reproject_geometry
 

@@ -424,7 +424,10 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     return written
 
 
-def _village_layer(result: AnalysisResult):  # type: ignore[no-untyped-def]
+def _village_layer(result: AnalysisResult) -> Any:
+    if result.villages is None:
+        msg = "no villages to write"
+        raise ValueError(msg)
     v = result.villages.copy()
     first = ["village_id", "name", "county", "population", "setting"]
     rest = [c for c in v.columns if c not in first and c != "geometry"]

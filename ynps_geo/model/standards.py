@@ -13,7 +13,7 @@ times); a presence rule is met when every group has at least one facility in the
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -116,6 +116,14 @@ class PlanStandard:
         return str(self.mode.get(setting, "walk"))
 
     @property
+    def limit(self) -> float:
+        """The threshold as a float, in ``unit`` (circle standards only)."""
+        if self.threshold is None:
+            msg = f"standard {self.id!r} is a {self.kind} rule and has no threshold"
+            raise ConfigError(msg)
+        return float(self.threshold)
+
+    @property
     def threshold_seconds(self) -> float:
         """Threshold in seconds (time circles) or metres (distance circles)."""
         if self.threshold is None:
@@ -132,7 +140,7 @@ def _groups(value: Any, sid: str, key: str) -> tuple[tuple[str, ...], ...]:
         return ()
     if isinstance(value, str):
         return ((value,),)
-    out = []
+    out: list[tuple[str, ...]] = []
     for group in value:
         if isinstance(group, str):
             out.append((group,))
@@ -241,7 +249,7 @@ class StandardSet(Mapping[str, PlanStandard]):
             )
             raise ConfigError(msg) from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._by_id)
 
     def __len__(self) -> int:
