@@ -84,7 +84,7 @@ def test_coverage_adds_up_and_each_circle_leaves_someone_out(demo_out: Path) -> 
     fit = cov[(cov.standard_id == "fitness_15min") & (cov.county == "ALL")].iloc[0]
     assert fit.population == pytest.approx(total, rel=1e-9)
     uncovered = cov[cov.county == "ALL"].set_index("standard_id")["villages_uncovered"]
-    assert (uncovered[["eldercare_15min", "health_15min", "basic_services_90min_rural"]] > 0).all()
+    assert (uncovered > 0).all(), uncovered.to_dict()  # each circle leaves some villages out
 
 
 def test_village_times_equal_brute_force(demo_out: Path) -> None:

@@ -62,6 +62,7 @@ import csv
 import itertools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,14 +72,18 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
+from numpy.typing import ArrayLike
 from pyproj import Transformer
 from scipy import ndimage
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely.geometry import LineString, MultiPoint, Polygon
 
+_wgs84_to_gcj02: Callable[[ArrayLike, ArrayLike], tuple[np.ndarray, np.ndarray]] | None
 try:  # the project's own transform (ynps_geo.io.coords); a private copy otherwise
-    from ynps_geo.io.coords import wgs84_to_gcj02 as _wgs84_to_gcj02
+    from ynps_geo.io.coords import wgs84_to_gcj02 as _coords_wgs84_to_gcj02
+
+    _wgs84_to_gcj02 = _coords_wgs84_to_gcj02
 except ImportError:  # pragma: no cover - only while io.coords is missing
     _wgs84_to_gcj02 = None
 
@@ -94,7 +99,7 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 532901
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 COUNTY_NAME = "示范县"
 COUNTY_CODE = "532999"
 CENTER_LON, CENTER_LAT = 99.9, 25.6
@@ -120,9 +125,27 @@ FILES = (
 """Names of the files :func:`generate_demo` writes."""
 
 FACILITY_TYPES = (
-    "医院", "社区卫生服务中心", "卫生院", "卫生室", "养老院", "敬老院", "日间照料中心",
-    "托育中心", "幼儿园", "小学", "初中", "职业学校", "文化站", "综合文化服务中心",
-    "图书馆", "文化馆", "博物馆", "剧院", "体育场", "足球场", "健身广场",
+    "医院",
+    "社区卫生服务中心",
+    "卫生院",
+    "卫生室",
+    "养老院",
+    "敬老院",
+    "日间照料中心",
+    "托育中心",
+    "幼儿园",
+    "小学",
+    "初中",
+    "职业学校",
+    "文化站",
+    "综合文化服务中心",
+    "图书馆",
+    "文化馆",
+    "博物馆",
+    "剧院",
+    "体育场",
+    "足球场",
+    "健身广场",
 )
 """Chinese type names that ``facilities.csv`` holds (every one at least once)."""
 
@@ -382,8 +405,13 @@ class _Place:
 
 
 def _greedy(
-    xs: np.ndarray, ys: np.ndarray, score: np.ndarray, count: int, spacing: float,
-    fixed: list[tuple[float, float]] | None = None, fixed_spacing: float | None = None,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    score: np.ndarray,
+    count: int,
+    spacing: float,
+    fixed: list[tuple[float, float]] | None = None,
+    fixed_spacing: float | None = None,
 ) -> list[int]:
     """Pick up to ``count`` candidates by decreasing score, at least ``spacing`` apart."""
     fx = np.array([p[0] for p in fixed or []], dtype=float)
@@ -455,9 +483,7 @@ def _settlements(
     spacing = 0.2 * frame.size_m
     picked: list[int] = []
     while len(picked) < n_town - 1 and spacing > 500:
-        picked = _greedy(
-            X.flat[ci], Y.flat[ci], sc, n_town - 1, spacing, fixed=[(sx, sy)]
-        )
+        picked = _greedy(X.flat[ci], Y.flat[ci], sc, n_town - 1, spacing, fixed=[(sx, sy)])
         spacing *= 0.85
     town_xy = [(sx, sy)] + [(float(X.flat[ci[i]]), float(Y.flat[ci[i]])) for i in picked]
     others = sorted(town_xy[1:], key=lambda p: math.atan2(p[1] - sy, p[0] - sx) % (2 * math.pi))
@@ -482,8 +508,14 @@ def _settlements(
         i = ni[comm[k]]
         kind = "seat" if k == 0 else "seat_community"
         places.append(
-            _Place(float(X.flat[i]), float(Y.flat[i]), int(pops[k]), "urban", kind,
-                   name=str(comm_names[rank]) + "社区")
+            _Place(
+                float(X.flat[i]),
+                float(Y.flat[i]),
+                int(pops[k]),
+                "urban",
+                kind,
+                name=str(comm_names[rank]) + "社区",
+            )
         )
     # one community at every other township seat
     taken: set[str] = {p.name[:2] for p in places}
@@ -500,16 +532,18 @@ def _settlements(
     ci = np.flatnonzero(ok)
     w = np.exp(-slope.flat[ci] / 9.0) * np.exp(-chan.flat[ci] / 900.0)
     sc = np.log(w + 1e-12) + rng.gumbel(0, 1.0, ci.size)
-    vi = _greedy(X.flat[ci], Y.flat[ci], sc, n_vill - n_remote, 800.0, fixed=fixed,
-                 fixed_spacing=900.0)
+    vi = _greedy(
+        X.flat[ci], Y.flat[ci], sc, n_vill - n_remote, 800.0, fixed=fixed, fixed_spacing=900.0
+    )
     vill_xy = [(float(X.flat[ci[i]]), float(Y.flat[ci[i]])) for i in vi]
     town_arr = np.array(town_xy)
     dmin = np.min(np.hypot(X[..., None] - town_arr[:, 0], Y[..., None] - town_arr[:, 1]), axis=2)
     ok = inner(450.0) & (z100 > 2150) & (z100 < 3000) & (slope < 22) & (dmin > 6000 * scale)
     ci = np.flatnonzero(ok)
     sc = -slope.flat[ci] / 6.0 - chan.flat[ci] / 500.0 + rng.gumbel(0, 1.0, ci.size)
-    ri = _greedy(X.flat[ci], Y.flat[ci], sc, n_remote, 1500.0, fixed=fixed + vill_xy,
-                 fixed_spacing=1200.0)
+    ri = _greedy(
+        X.flat[ci], Y.flat[ci], sc, n_remote, 1500.0, fixed=fixed + vill_xy, fixed_spacing=1200.0
+    )
     remote_xy = [(float(X.flat[ci[i]]), float(Y.flat[ci[i]])) for i in ri]
     vnames = _names(rng, len(vill_xy) + len(remote_xy), taken)
     for k, (x, y) in enumerate(vill_xy):
@@ -552,8 +586,20 @@ def _settlements(
                 nr += 1
                 vc = 200 + nr
             p.code = f"{COUNTY_CODE}{town_code[t]:03d}{vc:03d}"
-    return _County(frame, boundary, places, township_names, town_code, polys, z100, slope,
-                   chan, acc, inside, terr.outlet_xy[0])
+    return _County(
+        frame,
+        boundary,
+        places,
+        township_names,
+        town_code,
+        polys,
+        z100,
+        slope,
+        chan,
+        acc,
+        inside,
+        terr.outlet_xy[0],
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -681,8 +727,11 @@ def _roads(rng: np.random.Generator, county: _County) -> _Roads:
         r = sr + dr
         if 0 <= r < n:
             cells = [r * n + c for c in range(max(0, sc_ - r_span), min(n, sc_ + r_span + 1))]
-            tags = {"highway": "residential", "name": f"{_SECOND[k % len(_SECOND)]}兴路",
-                    "maxspeed": "30"}
+            tags = {
+                "highway": "residential",
+                "name": f"{_SECOND[k % len(_SECOND)]}兴路",
+                "maxspeed": "30",
+            }
             if k % 2:
                 tags["oneway"] = "yes"
                 cells = cells[::-1] if k % 4 == 3 else cells
@@ -691,8 +740,9 @@ def _roads(rng: np.random.Generator, county: _County) -> _Roads:
         c = sc_ + dc
         if 0 <= c < n:
             cells = [r * n + c for r in range(max(0, sr - r_span), min(n, sr + r_span + 1))]
-            rd.street_line(cells, {"highway": "residential",
-                                   "name": f"{_FIRST[k % len(_FIRST)]}平街"}, 12.0)
+            rd.street_line(
+                cells, {"highway": "residential", "name": f"{_FIRST[k % len(_FIRST)]}平街"}, 12.0
+            )
     n_foot = 0
     for dr in range(-9, 10, 3):  # footways across a few blocks
         for dc in range(-9, 10, 3):
@@ -706,8 +756,10 @@ def _roads(rng: np.random.Generator, county: _County) -> _Roads:
     # secondary roads: every township seat to the network (county roads X0..)
     dist, pred = rd.from_network()
     for k, p in enumerate(sorted(towns, key=lambda q: dist[rd.cell(q.x, q.y)])):
-        rd.add(_trace(pred, rd.cell(p.x, p.y)),
-               {"highway": "secondary", "ref": f"X{k + 1:03d}", "maxspeed": "40"})
+        rd.add(
+            _trace(pred, rd.cell(p.x, p.y)),
+            {"highway": "secondary", "ref": f"X{k + 1:03d}", "maxspeed": "40"},
+        )
     for p in towns:  # a street cross in each township seat
         tr, tc = divmod(rd.cell(p.x, p.y), n)
         row = [tr * n + c for c in range(max(0, tc - 4), min(n, tc + 5))]
@@ -733,25 +785,29 @@ def _roads(rng: np.random.Generator, county: _County) -> _Roads:
     rural = [p for p in places if p.setting == "rural"]
     cost = np.array([dist[rd.cell(p.x, p.y)] for p in rural])
     n_none = max(2, round(0.12 * len(rural)))
-    far = set(np.argsort(-cost, kind="stable")[:n_none].tolist())
-    far |= {i for i, p in enumerate(rural) if p.kind == "remote"}
-    for i in far:
+    no_road = set(np.argsort(-cost, kind="stable")[:n_none].tolist())
+    no_road |= {i for i, p in enumerate(rural) if p.kind == "remote"}
+    for i in no_road:
         rural[i].road = False
     served = sorted((p for p in rural if p.road), key=lambda p: -p.pop)
     for batch in (served[: len(served) // 2], served[len(served) // 2 :]):
         for p in batch:
-            tags = ({"highway": "unclassified"} if p.pop >= 450 else
-                    {"highway": "track", "tracktype": "grade3", "surface": "unpaved"})
+            tags = (
+                {"highway": "unclassified"}
+                if p.pop >= 450
+                else {"highway": "track", "tracktype": "grade3", "surface": "unpaved"}
+            )
             rd.add(_trace(pred, rd.cell(p.x, p.y))[::-1], tags)
         dist, pred = rd.from_network()
     # dead-end forestry tracks into the hills
-    ok = county.inside100.ravel() & (dist > 1500) & (dist < 4000) & (
-        county.slope100.ravel() < 25)
+    ok = county.inside100.ravel() & (dist > 1500) & (dist < 4000) & (county.slope100.ravel() < 25)
     cand = np.flatnonzero(ok)
     if cand.size:
         for c in rng.choice(cand, size=min(cand.size, max(3, len(rural) // 12)), replace=False):
-            rd.add(_trace(pred, int(c))[::-1],
-                   {"highway": "track", "tracktype": "grade4", "surface": "ground"})
+            rd.add(
+                _trace(pred, int(c))[::-1],
+                {"highway": "track", "tracktype": "grade4", "surface": "ground"},
+            )
     # footpaths to a few of the roadless villages (walking cost, not road cost)
     dist, pred = rd.from_network(rd.walk)
     roadless = sorted((p for p in rural if not p.road), key=lambda p: -p.pop)
@@ -832,8 +888,12 @@ def _add_bridge(rd: _Roads, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, n
         y = np.append(y, [q1[1], q2[1]])
         tags = {"highway": "tertiary", "name": "兴城路"}
         rd.ways.append(_Way([e1, q1_id], dict(tags)))
-        rd.ways.append(_Way([q1_id, q2_id], {**tags, "name": "兴城跨线桥", "bridge": "yes",
-                                             "layer": "1", "maxspeed": "40"}))
+        rd.ways.append(
+            _Way(
+                [q1_id, q2_id],
+                {**tags, "name": "兴城跨线桥", "bridge": "yes", "layer": "1", "maxspeed": "40"},
+            )
+        )
         rd.ways.append(_Way([q2_id, e2], dict(tags)))
         return x, y
     msg = "demo generator: no place found for the overpass bridge; try another seed"
@@ -873,14 +933,28 @@ def _gcj02(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(glon, dtype=float), np.asarray(glat, dtype=float)
     a, ee = 6378245.0, 0.00669342162296594323  # pragma: no cover - fallback copy
     x, y = lon - 105.0, lat - 35.0
-    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-            + (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0)
-    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-            + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-            + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-            + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0)
+    dlat = (
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
+        + (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+    )
+    dlon = (
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * np.sqrt(np.abs(x))
+        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
+        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
+        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+    )
     rad = lat / 180.0 * np.pi
     magic = 1 - ee * np.sin(rad) ** 2
     sq = np.sqrt(magic)
@@ -896,8 +970,15 @@ def _facilities(rng: np.random.Generator, county: _County) -> list[dict[str, Any
 
     def add(p: _Place, name: str, ftype: str, spread: float = 120.0, **cap: int | None) -> None:
         ang, r = rng.uniform(0, 2 * np.pi), spread * math.sqrt(rng.uniform(0.05, 1.0))
-        rows.append({"name": name, "type": ftype, "x": p.x + r * math.cos(ang),
-                     "y": p.y + r * math.sin(ang), **cap})
+        rows.append(
+            {
+                "name": name,
+                "type": ftype,
+                "x": p.x + r * math.cos(ang),
+                "y": p.y + r * math.sin(ang),
+                **cap,
+            }
+        )
 
     seat = next(p for p in places if p.kind == "seat")
     comms = [p for p in places if p.kind in ("seat", "seat_community")]
@@ -919,8 +1000,14 @@ def _facilities(rng: np.random.Generator, county: _County) -> list[dict[str, Any
     for k, p in enumerate(comms):
         short = p.name.removesuffix("社区")
         if k < 2:
-            add(p, f"{short}社区卫生服务中心", "社区卫生服务中心", 150,
-                beds=20 if k == 0 else None, doctors=9 - 2 * k)
+            add(
+                p,
+                f"{short}社区卫生服务中心",
+                "社区卫生服务中心",
+                150,
+                beds=20 if k == 0 else None,
+                doctors=9 - 2 * k,
+            )
         if k < 4:  # the outer communities have no day-care centre within a short walk
             add(p, f"{short}社区日间照料中心", "日间照料中心", 100)
         if k < 3:
@@ -934,9 +1021,14 @@ def _facilities(rng: np.random.Generator, county: _County) -> list[dict[str, Any
     for t in range(1, len(tn)):
         p = next(q for q in places if q.township == t and q.kind == "township_seat")
         short = tn[t].removesuffix("彝族乡").removesuffix("白族乡")
-        add(p, f"{tn[t]}卫生院", "卫生院", 200,
+        add(
+            p,
+            f"{tn[t]}卫生院",
+            "卫生院",
+            200,
             beds=int(rng.integers(15, 60)) if t % 4 else None,
-            doctors=int(rng.integers(5, 18)) if t % 5 else None)
+            doctors=int(rng.integers(5, 18)) if t % 5 else None,
+        )
         add(p, f"{tn[t]}中心小学", "小学", 250)
         add(p, f"{short}中学", "初中", 300)
         add(p, f"{tn[t]}中心幼儿园", "幼儿园", 200, places=int(rng.integers(90, 240)))
@@ -955,13 +1047,20 @@ def _facilities(rng: np.random.Generator, county: _County) -> list[dict[str, Any
         short = p.name.removesuffix("村")
         remote = p.kind == "remote"
         if rng.random() < (0.35 if remote else 0.62):
-            add(p, f"{short}村卫生室", "卫生室", 80, beds=None,
-                doctors=int(rng.integers(1, 3)) if rng.random() < 0.8 else None)
+            add(
+                p,
+                f"{short}村卫生室",
+                "卫生室",
+                80,
+                beds=None,
+                doctors=int(rng.integers(1, 3)) if rng.random() < 0.8 else None,
+            )
         if p.pop >= 800 and rng.random() < 0.8 and not remote:
             add(p, f"{short}完小", "小学", 150)
         if p.pop >= 1300 and rng.random() < 0.6:
             add(p, f"{short}幼儿园", "幼儿园", 120, places=int(rng.integers(30, 90)))
-        if rng.random() < (0.2 if remote else 0.5):
+        # remote villages have none, so the rural "10-li" culture circle leaves some out
+        if not remote and rng.random() < 0.3:
             add(p, f"{short}村综合文化服务中心", "综合文化服务中心", 60)
         if rng.random() < 0.15:
             add(p, f"{short}村健身广场", "健身广场", 80, area_m2=int(rng.integers(300, 900)))
@@ -981,7 +1080,8 @@ def _population(rng: np.random.Generator, county: _County) -> np.ndarray:
     for p in county.places:
         sig = sigmas.get(p.kind, 80.0)
         rad = max(1, math.ceil(3 * sig / GRID_RES))
-        r0, c0 = frame.rowcol(p.x, p.y, GRID_RES)
+        r0_arr, c0_arr = frame.rowcol(p.x, p.y, GRID_RES)
+        r0, c0 = int(r0_arr), int(c0_arr)
         rr = np.arange(max(0, r0 - rad), min(n, r0 + rad + 1))
         cc = np.arange(max(0, c0 - rad), min(n, c0 + rad + 1))
         cx, cy = frame.cell_xy(rr[:, None], cc[None, :], GRID_RES)
@@ -1022,8 +1122,10 @@ def _voids(rng: np.random.Generator, county: _County, dem: np.ndarray) -> np.nda
         blob = (rr**2 + cc**2) <= rad**2 + rng.integers(0, 2)
         r_lo, c_lo = max(0, r0 - rad), max(0, c0 - rad)
         sub = out[r_lo : r0 + rad + 1, c_lo : c0 + rad + 1]
-        b = blob[r_lo - (r0 - rad) : r_lo - (r0 - rad) + sub.shape[0],
-                 c_lo - (c0 - rad) : c_lo - (c0 - rad) + sub.shape[1]]
+        b = blob[
+            r_lo - (r0 - rad) : r_lo - (r0 - rad) + sub.shape[0],
+            c_lo - (c0 - rad) : c_lo - (c0 - rad) + sub.shape[1],
+        ]
         sub[b] = DEM_NODATA
         placed += 1
         if placed >= 6:
@@ -1036,10 +1138,18 @@ def _voids(rng: np.random.Generator, county: _County, dem: np.ndarray) -> np.nda
 # --------------------------------------------------------------------------------------------
 def _write_tif(path: Path, arr: np.ndarray, frame: _Frame, res: float, nodata: float) -> None:
     profile = {
-        "driver": "GTiff", "height": arr.shape[0], "width": arr.shape[1], "count": 1,
-        "dtype": "float32", "crs": f"EPSG:{UTM_EPSG}",
-        "transform": Affine(res, 0.0, frame.x_min, 0.0, -res, frame.y_max), "nodata": nodata,
-        "compress": "deflate", "predictor": 3, "tiled": True, "blockxsize": 256,
+        "driver": "GTiff",
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "crs": f"EPSG:{UTM_EPSG}",
+        "transform": Affine(res, 0.0, frame.x_min, 0.0, -res, frame.y_max),
+        "nodata": nodata,
+        "compress": "deflate",
+        "predictor": 3,
+        "tiled": True,
+        "blockxsize": 256,
         "blockysize": 256,
     }
     with rasterio.open(path, "w", **profile) as dst:
@@ -1049,7 +1159,7 @@ def _write_tif(path: Path, arr: np.ndarray, frame: _Frame, res: float, nodata: f
 def _ring_lonlat(frame: _Frame, geom: Any) -> Any:
     def conv(coords: np.ndarray) -> np.ndarray:
         lon, lat = frame.lonlat(coords[:, 0], coords[:, 1])
-        return np.round(np.c_[lon, lat], 6)
+        return np.c_[lon, lat].round(6)
 
     return shapely.transform(geom, conv)
 
@@ -1119,8 +1229,10 @@ def generate_demo(out_dir: Path, *, seed: int = DEFAULT_SEED, size_km: float = 4
     cx, cy = to_utm.transform(CENTER_LON, CENTER_LAT)
     size_m = round(size_km * 1000.0 / (2 * DRAIN_RES)) * 2 * DRAIN_RES  # whole 500 m steps
     frame = _Frame(
-        round(cx / 1000.0) * 1000.0 - size_m / 2, round(cy / 1000.0) * 1000.0 + size_m / 2,
-        size_m, Transformer.from_crs(f"EPSG:{UTM_EPSG}", "EPSG:4326", always_xy=True),
+        round(cx / 1000.0) * 1000.0 - size_m / 2,
+        round(cy / 1000.0) * 1000.0 + size_m / 2,
+        size_m,
+        Transformer.from_crs(f"EPSG:{UTM_EPSG}", "EPSG:4326", always_xy=True),
     )
     terr = _terrain(rng, frame)
     boundary = _boundary(rng, frame)
@@ -1137,8 +1249,17 @@ def generate_demo(out_dir: Path, *, seed: int = DEFAULT_SEED, size_km: float = 4
         wr = csv.writer(fh)
         wr.writerow(["code", "name", "township", "lon", "lat", "pop", "setting"])
         for p, lo, la in zip(places, lon.tolist(), lat.tolist(), strict=True):
-            wr.writerow([p.code, p.name, county.township_names[p.township], f"{lo:.6f}",
-                         f"{la:.6f}", p.pop, p.setting])
+            wr.writerow(
+                [
+                    p.code,
+                    p.name,
+                    county.township_names[p.township],
+                    f"{lo:.6f}",
+                    f"{la:.6f}",
+                    p.pop,
+                    p.setting,
+                ]
+            )
 
     # facilities.csv (GCJ-02, UTF-8 with BOM)
     fac = _facilities(rng, county)
@@ -1153,15 +1274,26 @@ def generate_demo(out_dir: Path, *, seed: int = DEFAULT_SEED, size_km: float = 4
             wr.writerow([f"F{k + 1:05d}", f["name"], f["type"], f"{lo:.6f}", f"{la:.6f}", *caps])
 
     # boundaries
-    _write_geojson(out / "boundary.geojson",
-                   [({"name": COUNTY_NAME, "code": COUNTY_CODE},
-                     _ring_lonlat(frame, county.boundary))], "boundary")
+    _write_geojson(
+        out / "boundary.geojson",
+        [({"name": COUNTY_NAME, "code": COUNTY_CODE}, _ring_lonlat(frame, county.boundary))],
+        "boundary",
+    )
     tfeats = []
-    for t, (tname, poly) in enumerate(zip(county.township_names, county.township_polys,
-                                          strict=True)):
+    for t, (tname, poly) in enumerate(
+        zip(county.township_names, county.township_polys, strict=True)
+    ):
         kind = "镇" if tname.endswith("镇") else "乡"
-        tfeats.append(({"name": tname, "code": f"{COUNTY_CODE}{county.township_codes[t]:03d}",
-                        "kind": kind}, _ring_lonlat(frame, poly)))
+        tfeats.append(
+            (
+                {
+                    "name": tname,
+                    "code": f"{COUNTY_CODE}{county.township_codes[t]:03d}",
+                    "kind": kind,
+                },
+                _ring_lonlat(frame, poly),
+            )
+        )
     _write_geojson(out / "townships.geojson", tfeats, "townships")
 
     # rasters
