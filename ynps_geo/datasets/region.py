@@ -121,8 +121,7 @@ def _as_geometry(boundary: Any) -> Any:
     if hasattr(boundary, "geom_type"):
         return boundary
     msg = (
-        f"generate_region: boundary must be a shapely geometry or a GeoDataFrame, got "
-        f"{boundary!r}"
+        f"generate_region: boundary must be a shapely geometry or a GeoDataFrame, got {boundary!r}"
     )
     raise TypeError(msg)
 
@@ -132,8 +131,11 @@ def _seat_table(seats: Any) -> pd.DataFrame:
     cols = ["name", "name_zh", "alternatenames", "population", "lon", "lat"]
     if seats is None:
         return pd.DataFrame(columns=cols)
-    df = pd.DataFrame(seats.drop(columns=seats.geometry.name)) if hasattr(
-        seats, "geometry") else pd.DataFrame(seats)
+    df = (
+        pd.DataFrame(seats.drop(columns=seats.geometry.name))
+        if hasattr(seats, "geometry")
+        else pd.DataFrame(seats)
+    )
     if hasattr(seats, "geometry"):
         geo = seats.to_crs(4326) if seats.crs is not None else seats
         df["lon"] = geo.geometry.x.to_numpy()
@@ -152,7 +154,7 @@ def _seat_table(seats: Any) -> pd.DataFrame:
 
 
 def _match_seats(
-    towns: list[_Township], seats: pd.DataFrame, explicit: Mapping[str, str] | None
+    towns: list[_Township], seats: pd.DataFrame, explicit: Mapping[str, str | None] | None
 ) -> None:
     by_name = {str(n): i for i, n in enumerate(seats["name"])}
     for t in towns:
@@ -189,14 +191,20 @@ def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:
 
 
 def _pick(
-    xs: np.ndarray, ys: np.ndarray, score: np.ndarray, count: int, spacing: float,
-    fixed: list[tuple[float, float]], fixed_spacing: float,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    score: np.ndarray,
+    count: int,
+    spacing: float,
+    fixed: list[tuple[float, float]],
+    fixed_spacing: float,
 ) -> list[int]:
     """:func:`_greedy`, relaxing the spacing until ``count`` candidates are found."""
     sp = spacing
     while True:
-        chosen = _greedy(xs, ys, score, count, sp, fixed=fixed,
-                         fixed_spacing=min(fixed_spacing, sp))
+        chosen = _greedy(
+            xs, ys, score, count, sp, fixed=fixed, fixed_spacing=min(fixed_spacing, sp)
+        )
         if len(chosen) >= count or sp < 110.0:
             return chosen
         sp *= 0.8
@@ -214,8 +222,12 @@ def _frame_for(area_m: Any, margin_m: float, to_wgs: Transformer) -> _Frame:
 
 
 def _shape_terrain(
-    rng: np.random.Generator, frame: _Frame, base: np.ndarray, lake_m: Any,
-    lake_level: float, ridges_m: Sequence[tuple[Any, float]],
+    rng: np.random.Generator,
+    frame: _Frame,
+    base: np.ndarray,
+    lake_m: Any,
+    lake_level: float,
+    ridges_m: Sequence[tuple[Any, float]],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """DEM (50 m) with lakes and ridge crests; lake mask; distance to the lake (m)."""
     n = base.shape[0]
@@ -244,10 +256,18 @@ def _write_raster(
     path: Path, arr: np.ndarray, frame: _Frame, res: float, nodata: float, epsg: int
 ) -> None:
     profile = {
-        "driver": "GTiff", "height": arr.shape[0], "width": arr.shape[1], "count": 1,
-        "dtype": "float32", "crs": f"EPSG:{epsg}",
-        "transform": Affine(res, 0.0, frame.x_min, 0.0, -res, frame.y_max), "nodata": nodata,
-        "compress": "deflate", "predictor": 3, "tiled": True, "blockxsize": 256,
+        "driver": "GTiff",
+        "height": arr.shape[0],
+        "width": arr.shape[1],
+        "count": 1,
+        "dtype": "float32",
+        "crs": f"EPSG:{epsg}",
+        "transform": Affine(res, 0.0, frame.x_min, 0.0, -res, frame.y_max),
+        "nodata": nodata,
+        "compress": "deflate",
+        "predictor": 3,
+        "tiled": True,
+        "blockxsize": 256,
         "blockysize": 256,
     }
     with rasterio.open(path, "w", **profile) as dst:
@@ -360,9 +380,13 @@ def generate_region(
 
     # 2. townships and their centres
     if villages is None:
-        villages = pd.DataFrame({"code": [f"V{k + 1:02d}" for k in range(12)],
-                                 "name": [f"V{k + 1:02d}" for k in range(12)],
-                                 "township": "T1"})
+        villages = pd.DataFrame(
+            {
+                "code": [f"V{k + 1:02d}" for k in range(12)],
+                "name": [f"V{k + 1:02d}" for k in range(12)],
+                "township": "T1",
+            }
+        )
     for col in ("code", "name", "township"):
         if col not in villages.columns:
             msg = f"generate_region: villages need a '{col}' column; got {list(villages.columns)}"
@@ -414,8 +438,9 @@ def generate_region(
     for s in sorted(seat_used):
         mine = [t for t in towns if t.seat == s]
         sizes = np.array([len(t.members) for t in mine], dtype=float)
-        for t, p in zip(mine, _largest_remainder(int(seat_df["population"][s]), sizes),
-                        strict=True):
+        for t, p in zip(
+            mine, _largest_remainder(int(seat_df["population"][s]), sizes), strict=True
+        ):
             t.population = int(p)
     per = [t.population / len(t.members) for t in towns if t.seat is not None and len(t.members)]
     default_per = float(np.median(per)) if per else 1500.0
@@ -424,9 +449,7 @@ def generate_region(
 
     # 3. villages inside each township's Voronoi share
     cxy = np.array([(t.x, t.y) for t in towns])
-    owner = np.argmin(
-        np.hypot(X[..., None] - cxy[:, 0], Y[..., None] - cxy[:, 1]), axis=2
-    )
+    owner = np.argmin(np.hypot(X[..., None] - cxy[:, 0], Y[..., None] - cxy[:, 1]), axis=2)
     main = max(range(len(towns)), key=lambda i: (towns[i].seat is not None, towns[i].population))
     places: list[_Place] = []
     rows_out: list[dict[str, Any]] = []
@@ -448,8 +471,11 @@ def generate_region(
             ci = np.flatnonzero(ok)
             if ci.size < len(rest_u):
                 ci = np.flatnonzero((mine & inner).ravel())
-            sc = (-np.hypot(X.ravel()[ci] - t.x, Y.ravel()[ci] - t.y) / 1500.0
-                  - slope100.ravel()[ci] / 6.0 + rng.gumbel(0, 0.3, ci.size))
+            sc = (
+                -np.hypot(X.ravel()[ci] - t.x, Y.ravel()[ci] - t.y) / 1500.0
+                - slope100.ravel()[ci] / 6.0
+                + rng.gumbel(0, 0.3, ci.size)
+            )
             got = _pick(X.ravel()[ci], Y.ravel()[ci], sc, len(rest_u), 450.0, taken, 350.0)
             for k, g in zip(rest_u, got, strict=False):
                 xy[k] = (float(X.ravel()[ci[g]]), float(Y.ravel()[ci[g]]))
@@ -471,19 +497,43 @@ def generate_region(
                 xy[k] = (t.x + 250 * math.cos(ang), t.y + 250 * math.sin(ang))
             x, y = xy[k]
             if k == order[0]:
-                kind = "seat" if ti == main else (
-                    "seat_community" if t.seat is not None and t.seat == towns[main].seat
-                    else "township_seat")
+                kind = (
+                    "seat"
+                    if ti == main
+                    else (
+                        "seat_community"
+                        if t.seat is not None and t.seat == towns[main].seat
+                        else "township_seat"
+                    )
+                )
             elif urban[k] and t.seat is not None and t.seat == towns[main].seat:
                 kind = "seat_community"
             else:
                 kind = "village"
             setting = "urban" if urban[k] else "rural"
-            places.append(_Place(x, y, int(pops[k]), setting, kind, name=str(names[k]),
-                                 township=ti, code=str(t.members["code"].iloc[k])))
-            rows_out.append({"code": str(t.members["code"].iloc[k]), "name": str(names[k]),
-                             "township": t.name, "x": x, "y": y, "pop": int(pops[k]),
-                             "setting": setting})
+            places.append(
+                _Place(
+                    x,
+                    y,
+                    int(pops[k]),
+                    setting,
+                    kind,
+                    name=str(names[k]),
+                    township=ti,
+                    code=str(t.members["code"].iloc[k]),
+                )
+            )
+            rows_out.append(
+                {
+                    "code": str(t.members["code"].iloc[k]),
+                    "name": str(names[k]),
+                    "township": t.name,
+                    "x": x,
+                    "y": y,
+                    "pop": int(pops[k]),
+                    "setting": setting,
+                }
+            )
     if not any(p.kind == "township_seat" for p in places):  # the road rules need one
         far = max((p for p in places if p.kind != "seat"), key=lambda p: p.pop, default=None)
         if far is not None:
@@ -492,16 +542,35 @@ def generate_region(
     # 4. roads (demo rules; lake cells get a prohibitive routing slope)
     routing_slope = np.where(lake100, _ROUTING_SLOPE_WATER, slope100)
     seat_place = next(p for p in places if p.kind == "seat")
-    county = _County(frame, area_m, places, [t.name for t in towns], list(range(len(towns))),
-                     [], z100, routing_slope, chan100, acc100, inside, seat_place.x)
+    county = _County(
+        frame,
+        area_m,
+        places,
+        [t.name for t in towns],
+        list(range(len(towns))),
+        [],
+        z100,
+        routing_slope,
+        chan100,
+        acc100,
+        inside,
+        seat_place.x,
+    )
     rd = _roads(rng, county)
     nx, ny = _node_xy(rd, rng)
     # the demo's overpass (a bridge without a shared node) where a spot exists
     with contextlib.suppress(RuntimeError):
         nx, ny = _add_bridge(rd, nx, ny)
-    paths = {k: out / f"{k}{ext}" for k, ext in (
-        ("dem", ".tif"), ("population", ".tif"), ("roads", ".osm"), ("villages", ".csv"),
-        ("townships", ".geojson"))}
+    paths = {
+        k: out / f"{k}{ext}"
+        for k, ext in (
+            ("dem", ".tif"),
+            ("population", ".tif"),
+            ("roads", ".osm"),
+            ("villages", ".csv"),
+            ("townships", ".geojson"),
+        )
+    }
     _write_osm(paths["roads"], rd, nx, ny)
 
     # 5. population raster (lake cells hold nobody)
@@ -528,20 +597,41 @@ def generate_region(
         wr = csv.writer(fh)
         wr.writerow(["code", "name", "township", "lon", "lat", "pop", "setting"])
         for r, lo, la in zip(rows_out, lon.tolist(), lat.tolist(), strict=True):
-            wr.writerow([r["code"], r["name"], r["township"], f"{lo:.6f}", f"{la:.6f}",
-                         r["pop"], r["setting"]])
-    vor = shapely.voronoi_polygons(MultiPoint([(t.x, t.y) for t in towns]),
-                                   extend_to=area_m.envelope.buffer(frame.size_m), ordered=True)
+            wr.writerow(
+                [
+                    r["code"],
+                    r["name"],
+                    r["township"],
+                    f"{lo:.6f}",
+                    f"{la:.6f}",
+                    r["pop"],
+                    r["setting"],
+                ]
+            )
+    vor = shapely.voronoi_polygons(
+        MultiPoint([(t.x, t.y) for t in towns]),
+        extend_to=area_m.envelope.buffer(frame.size_m),
+        ordered=True,
+    )
     feats = []
     for t, cell in zip(towns, shapely.get_parts(vor), strict=True):
         part = shapely.intersection(cell, area_m)
         part_wgs = shapely.transform(
-            part, lambda xy: np.round(np.c_[frame.lonlat(xy[:, 0], xy[:, 1])], 6))
-        feats.append({"type": "Feature",
-                      "properties": {"code": t.code, "name": t.name,
-                                     "seat": "" if t.seat is None else str(seat_df["name"][t.seat]),
-                                     "population": int(t.population), "generated": True},
-                      "geometry": shapely.geometry.mapping(part_wgs)})
+            part, lambda xy: np.round(np.c_[frame.lonlat(xy[:, 0], xy[:, 1])], 6)
+        )
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": t.code,
+                    "name": t.name,
+                    "seat": "" if t.seat is None else str(seat_df["name"][t.seat]),
+                    "population": int(t.population),
+                    "generated": True,
+                },
+                "geometry": shapely.geometry.mapping(part_wgs),
+            }
+        )
     doc = {"type": "FeatureCollection", "name": "townships", "features": feats}
     paths["townships"].write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     return paths

@@ -35,7 +35,7 @@ import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -295,7 +295,7 @@ def _osm_ways(path: Path, keep_all: bool = False) -> dict[str, Any]:
     xs: list[int] = []
     ys: list[int] = []
     lens: list[int] = []
-    hws: list[str] = []
+    hws: list[str | None] = []
     maxs: list[str | None] = []
     ows: list[int] = []
     drive: list[bool] = []
@@ -308,7 +308,8 @@ def _osm_ways(path: Path, keep_all: bool = False) -> dict[str, Any]:
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.KeyFilter("highway"))
         )
-        for w in fp:
+        for entity in fp:
+            w = cast("osmium.osm.Way", entity)  # the entity filter passes ways only
             n_seen += 1
             tags = w.tags
             hw = tags.get("highway")
@@ -506,7 +507,9 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
             )
         keep = np.ones(u.size, dtype=bool)
         keep[idx[dup]] = False
-        u, v, length, ow, hw_a, ms, dr = (a_[keep] for a_ in (u, v, length, ow, hw_a, ms, dr))
+        u, v, ow = u[keep], v[keep], ow[keep]
+        length, ms = length[keep], ms[keep]
+        hw_a, dr = hw_a[keep], dr[keep]
     cls_speed = np.array([table.get(c, np.nan) for c in hw_a], dtype=np.float64)
     spd = np.where(np.isfinite(ms) & (ms > 0), ms, cls_speed)
     walk_only = np.array([c in WALK_ONLY_CLASSES for c in hw_a], dtype=bool)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ynps_geo._geo import reproject_geometry
 from ynps_geo.errors import CRSError, DataSourceError, ValidationError
 from ynps_geo.model.grid import GridSpec
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
 
 
 @dataclass
@@ -41,7 +45,7 @@ class PopulationCells:
         return float(self.population.sum())
 
 
-def _open(path: str | Path, what: str):  # type: ignore[no-untyped-def]
+def _open(path: str | Path, what: str) -> Any:
     import rasterio
 
     path = Path(path)
@@ -107,7 +111,7 @@ def reproject_to_grid(
     return arr
 
 
-def population_cells(path: str | Path, boundary_wgs84) -> PopulationCells:  # type: ignore[no-untyped-def]
+def population_cells(path: str | Path, boundary_wgs84: BaseGeometry) -> PopulationCells:
     """People of a population raster inside a boundary, one point per populated cell.
 
     A cell belongs to the boundary when its centre lies inside (the figures then equal the

@@ -91,23 +91,68 @@ NAME_CANDIDATES = ("name", "名称", "机构名称", "单位名称", "村名", "
 
 #: Keys of the ``villages:`` config section.
 VILLAGE_KEYS = frozenset(
-    {"path", "crs", "x", "y", "wkt", "layer", "encoding", "id", "name", "population", "setting",
-     "township", "county", "setting_map", "population_missing"}
+    {
+        "path",
+        "crs",
+        "x",
+        "y",
+        "wkt",
+        "layer",
+        "encoding",
+        "id",
+        "name",
+        "population",
+        "setting",
+        "township",
+        "county",
+        "setting_map",
+        "population_missing",
+    }
 )
 #: Keys of one ``facilities:`` config entry.
 FACILITY_KEYS = frozenset(
-    {"path", "crs", "x", "y", "wkt", "layer", "encoding", "id", "name", "category",
-     "category_field", "osm_tags", "capacity"}
+    {
+        "path",
+        "crs",
+        "x",
+        "y",
+        "wkt",
+        "layer",
+        "encoding",
+        "id",
+        "name",
+        "category",
+        "category_field",
+        "osm_tags",
+        "capacity",
+    }
 )
 #: Capacity columns passed through by :func:`read_facilities`.
 CAPACITY_FIELDS = ("beds", "doctors", "places", "area_m2", "capacity")
 
 _URBAN = frozenset({"urban", "城镇", "城市", "社区", "城区", "town", "city", "u"})
 _RURAL = frozenset({"rural", "农村", "乡村", "村", "village", "r"})
-_OSM_KEYS = ("fclass", "amenity", "leisure", "healthcare", "social_facility",
-             "social_facility:for", "tourism", "office", "government", "sport")
-_OSM_TYPE_KEYS = ("fclass", "amenity", "leisure", "healthcare", "social_facility", "tourism",
-                  "office")
+_OSM_KEYS = (
+    "fclass",
+    "amenity",
+    "leisure",
+    "healthcare",
+    "social_facility",
+    "social_facility:for",
+    "tourism",
+    "office",
+    "government",
+    "sport",
+)
+_OSM_TYPE_KEYS = (
+    "fclass",
+    "amenity",
+    "leisure",
+    "healthcare",
+    "social_facility",
+    "tourism",
+    "office",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -131,7 +176,10 @@ def _read_csv(path: Path, encoding: str, dtype: Any) -> pd.DataFrame:
 
 
 def read_table(
-    path: str | Path, *, encoding: str | None = None, layer: str | int | None = None,
+    path: str | Path,
+    *,
+    encoding: str | None = None,
+    layer: str | int | None = None,
     dtype: Any = None,
 ) -> pd.DataFrame:
     """Read a CSV/TXT/TSV table or an Excel sheet.
@@ -244,9 +292,7 @@ def _read_vector(p: Path, layer: str | int | None, encoding: str | None) -> gpd.
         raise DataSourceError(msg) from err
 
 
-def _read_any(
-    p: Path, layer: str | int | None, encoding: str | None
-) -> tuple[pd.DataFrame, bool]:
+def _read_any(p: Path, layer: str | int | None, encoding: str | None) -> tuple[pd.DataFrame, bool]:
     """Read a file; return the frame and whether it is a plain table (no geometry column)."""
     suffix = p.suffix.lower()
     if suffix in TABLE_SUFFIXES:
@@ -315,8 +361,14 @@ def _row_labels(n: int, is_table: bool) -> np.ndarray:
 
 
 def _table_geometry(
-    df: pd.DataFrame, *, source: str, x: str | None, y: str | None, wkt: str | None,
-    spec: CRSSpec, labels: np.ndarray,
+    df: pd.DataFrame,
+    *,
+    source: str,
+    x: str | None,
+    y: str | None,
+    wkt: str | None,
+    spec: CRSSpec,
+    labels: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, str | None]]:
     """Geometries of a table, a mask of usable rows and notes on unusable ones."""
     notes: list[str] = []
@@ -339,20 +391,30 @@ def _table_geometry(
         col = require_column(df, wkt, source=source, key="wkt")
         text = df[col].astype("string").str.strip()
         empty = (text.isna() | (text == "")).to_numpy()
-        geoms = shapely.from_wkt(text.where(~pd.Series(empty, index=df.index)).to_numpy(
-            dtype=object, na_value=None), on_invalid="ignore")
+        geoms = shapely.from_wkt(
+            text.where(~pd.Series(empty, index=df.index)).to_numpy(dtype=object, na_value=None),
+            on_invalid="ignore",
+        )
         bad = shapely.is_missing(geoms) & ~empty
         if bad.any():
             notes.append(
                 "text that is not WKT: "
-                + format_list(f"row {labels[i]} {str(text.iloc[i])[:30]!r}"
-                              for i in np.flatnonzero(bad))
+                + format_list(
+                    f"row {labels[i]} {str(text.iloc[i])[:30]!r}" for i in np.flatnonzero(bad)
+                )
             )
         ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
         if spec.is_geographic and ok.any():
             pts = shapely.get_coordinates(shapely.point_on_surface(geoms[ok]))
-            check_lonlat(pts[:, 0], pts[:, 1], source=source, xcol=None, ycol=None,
-                         labels=labels[ok], crs_label=spec.label)
+            check_lonlat(
+                pts[:, 0],
+                pts[:, 1],
+                source=source,
+                xcol=None,
+                ycol=None,
+                labels=labels[ok],
+                crs_label=spec.label,
+            )
         return geoms, ok, notes, {"wkt": col}
     if x is None or y is None:
         key = "y" if x is not None else "x"
@@ -383,16 +445,30 @@ def _table_geometry(
         notes.append(f"{int(zero.sum())} rows at (0, 0), read as missing")
     ok = np.isfinite(xs) & np.isfinite(ys) & ~zero
     if spec.is_geographic:
-        check_lonlat(xs[ok], ys[ok], source=source, xcol=str(xcol), ycol=str(ycol),
-                     labels=labels[ok], crs_label=spec.label)
+        check_lonlat(
+            xs[ok],
+            ys[ok],
+            source=source,
+            xcol=str(xcol),
+            ycol=str(ycol),
+            labels=labels[ok],
+            crs_label=spec.label,
+        )
     geoms = np.full(len(df), None, dtype=object)
     geoms[ok] = shapely.points(xs[ok], ys[ok])
     return geoms, ok, notes, {"x": xcol, "y": ycol}
 
 
 def _load(
-    path: str | Path, *, crs: Any, x: str | None, y: str | None, wkt: str | None,
-    layer: str | int | None, encoding: str | None, role: str,
+    path: str | Path,
+    *,
+    crs: Any,
+    x: str | None,
+    y: str | None,
+    wkt: str | None,
+    layer: str | int | None,
+    encoding: str | None,
+    role: str,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, CRSSpec, list[str], int]:
     """Read any supported file into EPSG:4326.
 
@@ -416,8 +492,9 @@ def _load(
             )
             raise CRSError(msg)
         spec = _resolve_crs(crs, None, source)
-        geoms, ok, notes, used = _table_geometry(frame, source=source, x=x, y=y, wkt=wkt,
-                                                 spec=spec, labels=labels)
+        geoms, ok, notes, used = _table_geometry(
+            frame, source=source, x=x, y=y, wkt=wkt, spec=spec, labels=labels
+        )
         attrs = frame.drop(columns=[c for c in used.values() if c == used.get("wkt")])
         if "geometry" in attrs.columns:
             attrs = attrs.drop(columns="geometry")
@@ -429,8 +506,15 @@ def _load(
         notes = []
         if spec.is_geographic and ok.any():
             pts = shapely.get_coordinates(shapely.point_on_surface(geoms[ok]))
-            check_lonlat(pts[:, 0], pts[:, 1], source=source, xcol=None, ycol=None,
-                         labels=labels[ok], crs_label=spec.label)
+            check_lonlat(
+                pts[:, 0],
+                pts[:, 1],
+                source=source,
+                xcol=None,
+                ycol=None,
+                labels=labels[ok],
+                crs_label=spec.label,
+            )
         attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     dropped = int((~ok).sum())
     if dropped and not ok.any():
@@ -465,8 +549,15 @@ def _load(
 
 
 def _read_points_impl(
-    path: str | Path, *, crs: Any, x: str | None, y: str | None, wkt: str | None,
-    layer: str | int | None, encoding: str | None, role: str,
+    path: str | Path,
+    *,
+    crs: Any,
+    x: str | None,
+    y: str | None,
+    wkt: str | None,
+    layer: str | int | None,
+    encoding: str | None,
+    role: str,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     gdf, labels, positions, _spec, _notes, _dropped = _load(
         path, crs=crs, x=x, y=y, wkt=wkt, layer=layer, encoding=encoding, role=role
@@ -540,8 +631,9 @@ def read_points(
     DataQualityWarning
         When rows without coordinates were dropped (count and first row numbers).
     """
-    gdf, _labels, _positions = _read_points_impl(path, crs=crs, x=x, y=y, wkt=wkt, layer=layer,
-                                     encoding=encoding, role=role)
+    gdf, _labels, _positions = _read_points_impl(
+        path, crs=crs, x=x, y=y, wkt=wkt, layer=layer, encoding=encoding, role=role
+    )
     return gdf
 
 
@@ -583,7 +675,13 @@ def read_boundaries(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
         gdf, labels, _positions, _spec, _notes, dropped = _load(
-            path, crs=crs, x=None, y=None, wkt=None, layer=layer, encoding=encoding,
+            path,
+            crs=crs,
+            x=None,
+            y=None,
+            wkt=None,
+            layer=layer,
+            encoding=encoding,
             role="boundary",
         )
     for w in caught:
@@ -602,8 +700,14 @@ def read_boundaries(
     non_poly = ~np.isin(types, (3, 6))
     if non_poly.any():
         kinds = sorted(set(shapely.get_type_id(geoms[non_poly]).tolist()))
-        names = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint",
-                 5: "MultiLineString", 7: "GeometryCollection"}
+        names = {
+            0: "Point",
+            1: "LineString",
+            2: "LinearRing",
+            4: "MultiPoint",
+            5: "MultiLineString",
+            7: "GeometryCollection",
+        }
         msg = (
             f"{source}: boundaries must be polygons, found "
             f"{', '.join(names.get(k, str(k)) for k in kinds)} in rows "
@@ -627,13 +731,14 @@ def read_boundaries(
         )
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs="EPSG:4326"))
         gdf = gdf[~gdf.geometry.isna() & ~gdf.geometry.is_empty].reset_index(drop=True)
+    col: str | None
     if name_field is not None:
         col = require_column(gdf, name_field, source=source, key="name_field")
         names_s = gdf[col]
     else:
         col = find_column(gdf.columns, ("name", "名称", "county"))
-        names_s = gdf[col] if col is not None else pd.Series(
-            [str(v) for v in labels], index=gdf.index
+        names_s = (
+            gdf[col] if col is not None else pd.Series([str(v) for v in labels], index=gdf.index)
         )
     text = names_s.astype("string").str.strip()
     empty = (text.isna() | (text == "")).to_numpy()
@@ -661,14 +766,22 @@ def _resolve_path(spec: Mapping[str, Any], base_dir: Path | str) -> Path:
 
 
 def _ids(
-    gdf: pd.DataFrame, spec: Mapping[str, Any], labels: np.ndarray, positions: np.ndarray, *,
-    source: str, stem: str,
+    gdf: pd.DataFrame,
+    spec: Mapping[str, Any],
+    labels: np.ndarray,
+    positions: np.ndarray,
+    *,
+    source: str,
+    stem: str,
 ) -> pd.Series:
     if spec.get("id"):
         col = require_column(gdf, spec["id"], source=source, key="id")
         text = gdf[col].astype("string").str.strip()
-        text = text.str.replace(r"\.0$", "", regex=True) if not pd.api.types.is_string_dtype(
-            gdf[col].dtype) else text
+        text = (
+            text.str.replace(r"\.0$", "", regex=True)
+            if not pd.api.types.is_string_dtype(gdf[col].dtype)
+            else text
+        )
         empty = (text.isna() | (text == "")).to_numpy()
         if empty.any():
             msg = (
@@ -683,9 +796,8 @@ def _ids(
     return pd.Series([f"{stem}-{int(n) + 1}" for n in positions], index=gdf.index)
 
 
-def _names(
-    gdf: pd.DataFrame, spec: Mapping[str, Any], ids: pd.Series, *, source: str
-) -> pd.Series:
+def _names(gdf: pd.DataFrame, spec: Mapping[str, Any], ids: pd.Series, *, source: str) -> pd.Series:
+    col: str | None
     if spec.get("name"):
         col = require_column(gdf, spec["name"], source=source, key="name")
     else:
@@ -724,8 +836,12 @@ _SETTING_MAP_VALUES = frozenset({"urban", "rural", "drop"})
 
 
 def _apply_setting_map(
-    gdf: gpd.GeoDataFrame, labels: np.ndarray, positions: np.ndarray,
-    spec: Mapping[str, Any], *, source: str,
+    gdf: gpd.GeoDataFrame,
+    labels: np.ndarray,
+    positions: np.ndarray,
+    spec: Mapping[str, Any],
+    *,
+    source: str,
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray, int]:
     """Translate source codes of the setting column; leave out rows mapped to ``drop``.
 
@@ -835,8 +951,14 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
     check_config_keys(spec, VILLAGE_KEYS, what="villages")
     path = _resolve_path(spec, base_dir)
     gdf, labels, positions = _read_points_impl(
-        path, crs=spec.get("crs"), x=spec.get("x"), y=spec.get("y"), wkt=spec.get("wkt"),
-        layer=spec.get("layer"), encoding=spec.get("encoding"), role="villages",
+        path,
+        crs=spec.get("crs"),
+        x=spec.get("x"),
+        y=spec.get("y"),
+        wkt=spec.get("wkt"),
+        layer=spec.get("layer"),
+        encoding=spec.get("encoding"),
+        role="villages",
     )
     source = gdf.attrs["source"]
     missing_policy = _population_missing(spec, source=source)
@@ -851,8 +973,9 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
     if spec.get("population"):
         col = require_column(gdf, spec["population"], source=source, key="population")
         pop = to_float(gdf[col], source=source, column=str(col), labels=list(ids))
-        check_non_negative(pop, list(ids), source=source, column=str(col),
-                           allow_missing=missing_policy != "error")
+        check_non_negative(
+            pop, list(ids), source=source, column=str(col), allow_missing=missing_policy != "error"
+        )
         n_missing = int(pop.isna().sum())
         if isinstance(missing_policy, float):
             pop = pop.fillna(missing_policy)
@@ -1003,16 +1126,23 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
         )
         raise ConfigError(msg)
     gdf, labels, positions = _read_points_impl(
-        path, crs=spec.get("crs"), x=spec.get("x"), y=spec.get("y"), wkt=spec.get("wkt"),
-        layer=spec.get("layer"), encoding=spec.get("encoding"), role="facilities",
+        path,
+        crs=spec.get("crs"),
+        x=spec.get("x"),
+        y=spec.get("y"),
+        wkt=spec.get("wkt"),
+        layer=spec.get("layer"),
+        encoding=spec.get("encoding"),
+        role="facilities",
     )
     source = gdf.attrs["source"]
     ids = _ids(gdf, spec, labels, positions, source=source, stem=path.stem)
     names = _names(gdf, spec, ids, source=source)
     classes, raws = _classify_rows(gdf, spec, source=source)
     known = np.array([c is not None for c in classes], dtype=bool)
-    unknown = Counter(r if r else "<empty>" for r, c in zip(raws, classes, strict=True)
-                      if c is None)
+    unknown = Counter(
+        r if r else "<empty>" for r, c in zip(raws, classes, strict=True) if c is None
+    )
     data: dict[str, Any] = {
         "facility_id": ids.to_numpy(dtype=object),
         "name": names.to_numpy(dtype=object),
@@ -1023,6 +1153,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
     }
     for field in CAPACITY_FIELDS:
         col_name = cap_spec.get(field)
+        col: str | None
         if col_name is not None:
             col = require_column(gdf, col_name, source=source, key=f"capacity: {field}")
         else:
@@ -1057,8 +1188,10 @@ def _area_geometry(boundary: Any) -> Any:
     if isinstance(boundary, (gpd.GeoDataFrame, gpd.GeoSeries)):
         if boundary.crs is not None and boundary.crs.to_epsg() != 4326:
             boundary = boundary.to_crs(4326)
-        geoms = np.asarray(boundary.geometry.values if isinstance(boundary, gpd.GeoDataFrame)
-                           else boundary.values, dtype=object)
+        geoms = np.asarray(
+            boundary.geometry.values if isinstance(boundary, gpd.GeoDataFrame) else boundary.values,
+            dtype=object,
+        )
         return shapely.union_all(geoms)
     return boundary
 
@@ -1078,7 +1211,11 @@ def _metric_buffer(area: Any, margin_m: float) -> Any:
 
 
 def check_within(
-    gdf: gpd.GeoDataFrame, boundary: Any, *, what: str, margin_m: float = 0.0,
+    gdf: gpd.GeoDataFrame,
+    boundary: Any,
+    *,
+    what: str,
+    margin_m: float = 0.0,
     drop: bool = False,
 ) -> gpd.GeoDataFrame:
     """Report points outside the study area, and keep or drop them.
@@ -1151,8 +1288,14 @@ def warn_if_gcj_offset(points: gpd.GeoDataFrame, boundary: Any) -> dict[str, Any
         ``checked`` (bool), ``n``, ``inside``, ``inside_if_gcj02``, ``near_outside`` (outside by
         100-700 m) and ``warned`` (bool).
     """
-    result: dict[str, Any] = {"checked": False, "n": len(points), "inside": 0,
-                              "inside_if_gcj02": 0, "near_outside": 0, "warned": False}
+    result: dict[str, Any] = {
+        "checked": False,
+        "n": len(points),
+        "inside": 0,
+        "inside_if_gcj02": 0,
+        "near_outside": 0,
+        "warned": False,
+    }
     declared = str(points.attrs.get("declared_crs", "wgs84")).lower()
     if declared not in ("wgs84", "cgcs2000", "epsg:4326", "epsg:4490") or len(points) == 0:
         return result
@@ -1179,9 +1322,7 @@ def warn_if_gcj_offset(points: gpd.GeoDataFrame, boundary: Any) -> dict[str, Any
     n_in, n_in_gcj, n_out = int(inside.sum()), int(inside_gcj.sum()), int(outside.sum())
     result.update(checked=True, inside=n_in, inside_if_gcj02=n_in_gcj, near_outside=near)
     gain = n_in_gcj - n_in
-    if (n_out >= 3 and near >= 0.5 * n_out and near >= 0.02 * n) or (
-        gain >= max(3, 0.02 * n)
-    ):
+    if (n_out >= 3 and near >= 0.5 * n_out and near >= 0.02 * n) or (gain >= max(3, 0.02 * n)):
         source = points.attrs.get("source", "the layer")
         warnings.warn(
             f"{source}: declared {declared} but {near} of its {n_out} points outside the study "
@@ -1277,8 +1418,14 @@ def attach_admin_names(
     unmatched = int(out["township"].isna().sum() + out["county"].isna().sum())
     out.attrs["unmatched_codes"] = unmatched
     if unmatched:
-        missing = pd.unique(pd.concat([out.loc[out["township"].isna(), "township_code"],
-                                       out.loc[out["county"].isna(), "county_code"]]))
+        missing = pd.unique(
+            pd.concat(
+                [
+                    out.loc[out["township"].isna(), "township_code"],
+                    out.loc[out["county"].isna(), "county_code"],
+                ]
+            )
+        )
         warnings.warn(
             f"{source}: {unmatched} codes in '{col}' match no township or county "
             f"({format_list(missing)}). Fix: check the codes' year against the tables",
@@ -1369,8 +1516,7 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = Non
                 frame.to_file(tmp, driver="GeoJSON", engine="pyogrio")
             else:
                 table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-                table["geometry"] = shapely.to_wkt(np.asarray(frame.geometry.values,
-                                                              dtype=object))
+                table["geometry"] = shapely.to_wkt(np.asarray(frame.geometry.values, dtype=object))
                 table.to_csv(tmp, index=False, encoding="utf-8-sig")
     except OSError as err:
         if isinstance(err, DataSourceError):
@@ -1378,4 +1524,3 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = Non
         msg = f"cannot write {target}: {err}. Fix: check the folder exists and is writable"
         raise DataSourceError(msg) from err
     return target
-

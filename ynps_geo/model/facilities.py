@@ -215,14 +215,31 @@ _ZH_RULES: tuple[tuple[tuple[str, ...], str | None], ...] = (
     (("医院", "保健院", "保健站"), "hospital"),
     (("门诊部", "诊所", "医务室", "卫生所"), "clinic"),
     (("日间照料",), "day_care_centre"),
-    (("养老服务中心", "养老服务站", "居家养老", "社区养老", "幸福院"),
-     "community_eldercare_centre"),
+    (
+        ("养老服务中心", "养老服务站", "居家养老", "社区养老", "幸福院"),
+        "community_eldercare_centre",
+    ),
     (("儿童福利",), "children_welfare_home"),
-    (("养老院", "敬老院", "福利院", "养老机构", "老年公寓", "光荣院", "供养中心", "颐养"),
-     "elder_care_institution"),
+    (
+        ("养老院", "敬老院", "福利院", "养老机构", "老年公寓", "光荣院", "供养中心", "颐养"),
+        "elder_care_institution",
+    ),
     (("养老",), "elder_care_institution"),
-    (("职业学校", "职业高中", "职业中学", "职业高级中学", "职业技术学校", "中职", "中等职业",
-      "技工学校", "职教中心", "职业教育中心"), "vocational_school"),
+    (
+        (
+            "职业学校",
+            "职业高中",
+            "职业中学",
+            "职业高级中学",
+            "职业技术学校",
+            "中职",
+            "中等职业",
+            "技工学校",
+            "职教中心",
+            "职业教育中心",
+        ),
+        "vocational_school",
+    ),
     (("九年一贯制", "九年制"), "nine_year_school"),
     (("十二年一贯制", "完全中学"), "middle_school"),
     (("初级中学", "初中"), "junior_middle_school"),
@@ -399,8 +416,20 @@ _LEISURE: dict[str, str] = {
 }
 
 _HEALTHCARE_NOT: frozenset[str] = frozenset(
-    {"pharmacy", "optometrist", "laboratory", "dentist", "alternative", "sample_collection",
-     "blood_donation", "audiologist", "podiatrist", "psychotherapist", "no", "yes"}
+    {
+        "pharmacy",
+        "optometrist",
+        "laboratory",
+        "dentist",
+        "alternative",
+        "sample_collection",
+        "blood_donation",
+        "audiologist",
+        "podiatrist",
+        "psychotherapist",
+        "no",
+        "yes",
+    }
 )
 _HEALTHCARE: dict[str, str] = {
     "hospital": "hospital",
@@ -436,16 +465,17 @@ def _osm_base(tags: Mapping[str, str]) -> FacilityClass | None:
     if social == "hospice" or get("healthcare") == "hospice" or get("amenity") == "hospice":
         return facility_class("hospice_ward")
     if social in ("nursing_home", "assisted_living", "group_home", "day_care"):
-        if social_for in _SENIOR or (not social_for and social in ("nursing_home",
-                                                                     "assisted_living")):
+        if social_for in _SENIOR or (
+            not social_for and social in ("nursing_home", "assisted_living")
+        ):
             sub = "day_care_centre" if social == "day_care" else "elder_care_institution"
             return facility_class(sub)
         if social_for in ("child", "children", "juvenile") and social == "day_care":
             return facility_class("childcare_centre")
     amenity = get("amenity")
     if amenity in _AMENITY:
-        sub = _AMENITY[amenity]
-        return None if sub is None else facility_class(sub)
+        amenity_sub = _AMENITY[amenity]
+        return None if amenity_sub is None else facility_class(amenity_sub)
     leisure = get("leisure")
     if leisure in _LEISURE:
         sub = _LEISURE[leisure]
@@ -464,8 +494,8 @@ def _osm_base(tags: Mapping[str, str]) -> FacilityClass | None:
         return facility_class("town_hall")
     fclass = get("fclass")
     if fclass in _FCLASS:
-        sub = _FCLASS[fclass]
-        return None if sub is None else facility_class(sub)
+        fclass_sub = _FCLASS[fclass]
+        return None if fclass_sub is None else facility_class(fclass_sub)
     return None
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from affine import Affine
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class GridSpec:
         """CRS as an ``EPSG:`` string."""
         return f"EPSG:{self.epsg}"
 
-    def transform(self):  # type: ignore[no-untyped-def]
+    def transform(self) -> Affine:
         """The affine transform (``affine.Affine``) of the grid."""
         from affine import Affine
 

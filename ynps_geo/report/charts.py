@@ -207,12 +207,12 @@ def cumulative_svg(
         return mt + ph * (1.0 - share)
 
     # grid and axes
-    for s in (0.0, 0.25, 0.5, 0.75, 1.0):
+    for frac in (0.0, 0.25, 0.5, 0.75, 1.0):
         body.append(
-            f'<line x1="{ml}" x2="{ml + pw}" y1="{py(s):.1f}" y2="{py(s):.1f}" '
+            f'<line x1="{ml}" x2="{ml + pw}" y1="{py(frac):.1f}" y2="{py(frac):.1f}" '
             f'stroke="#ddd" stroke-width="1"/>'
         )
-        body.append(_text(ml - 6, py(s) + 4, f"{s:.0%}", text_anchor="end", fill="#555"))
+        body.append(_text(ml - 6, py(frac) + 4, f"{frac:.0%}", text_anchor="end", fill="#555"))
     for t in _ticks(top):
         body.append(
             f'<line x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{mt + ph}" y2="{mt + ph + 4}" '

@@ -201,14 +201,17 @@ def inline_resources(
     -------
     str
     """
+    lookup: Callable[[str], str | None]
     if isinstance(resolve, Mapping):
         table = dict(resolve)
 
-        def lookup(url: str) -> str | None:
+        def _table_lookup(url: str) -> str | None:
             for key, value in table.items():
                 if key in url:
                     return value
             return None
+
+        lookup = _table_lookup
     else:
         lookup = resolve
 

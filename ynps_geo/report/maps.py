@@ -388,7 +388,7 @@ def _simplified_geoms(gdf: Any, tolerance_m: float = SIMPLIFY_M) -> list[Any]:
             geoms = geoms.to_crs(utm).simplify(tolerance_m, preserve_topology=True).to_crs(4326)
         except (RuntimeError, ValueError):  # e.g. empty bounds: keep as is
             geoms = gdf.geometry
-    out = []
+    out: list[Any] = []
     for g in geoms:
         if g is None or g.is_empty:
             out.append(None)
@@ -440,7 +440,7 @@ def _village_popup(
             continue
         covered = _is_true(row.get(s.covered_column))
         status.append(1 if covered else 0)
-        value = row.get(s.value_column)
+        value: Any = row.get(s.value_column)
         fac = row.get(f"{s.id}_facility")
         unit = lab["km"] if s.unit == "km" else lab["minutes"]
         thr = f"{lab['threshold']} ≤ {s.threshold:g} {unit}"

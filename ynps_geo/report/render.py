@@ -119,14 +119,14 @@ def table_html(table: Table, *, max_rows: int = TABLE_MAX_ROWS) -> str:
     for rec in table.data.head(max_rows).to_dict("records"):
         cells = []
         for c in table.columns:
-            cls = [c.lang] if c.lang else []
+            td_cls = [c.lang] if c.lang else []
             if c.kind not in ("text", "pre", "setting", "bool"):
-                cls.append("num")
+                td_cls.append("num")
             if c.key in WRAP:
-                cls.append("wrap")
+                td_cls.append("wrap")
             if c.kind in ("min", "km") and _isinf(rec.get(c.key)):
-                cls.append("bad")
-            attr = f' class="{" ".join(cls)}"' if cls else ""
+                td_cls.append("bad")
+            attr = f' class="{" ".join(td_cls)}"' if td_cls else ""
             cells.append(f"<td{attr}>{_cell(rec.get(c.key), c)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     more = ""
@@ -411,7 +411,7 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
         f"<header><h1>{_l(title_zh, title_en)}</h1>",
         '<p class="sub">'
         + _l(
-            "依据《云南省“十四五”基本公共服务规划》的服务圈标准",
+            "依据《云南省“十四五”公共服务发展规划》的服务圈标准",
             "Against the service-circle standards of Yunnan's 14th Five-Year Public Service Plan",
         )
         + "</p>",
