@@ -131,3 +131,27 @@ def test_trip_splits_into_road_and_offroad_parts() -> None:
     eng2 = TravelEngine.build(g, None, None, (vx, vy), (fx, fy))
     d2, _ = eng2.search("walk", [np.array([0])])
     assert eng2.village_values(eng2.road_part("walk", d2[0]))[0] == 0.0
+
+
+def test_barriers_force_a_detour_and_cliffs_can_be_closed() -> None:
+    g = _grid(n=11)
+    cx, cy = g.centres(np.array([5, 5]), np.array([1, 9]))
+    free = TravelEngine.build(g, None, None, (cx[:1], cy[:1]), (cx[1:], cy[1:]))
+    walled = TravelEngine.build(g, None, None, (cx[:1], cy[:1]), (cx[1:], cy[1:]))
+    wall = np.zeros(g.shape, dtype=bool)
+    wall[1:, 5] = True  # a river from the bottom edge up to row 1: walk round through row 0
+    walled.barrier = wall
+    d_free = free.village_values(free.search("distance", [np.array([0])])[0])[0, 0]
+    d_wall = walled.village_values(walled.search("distance", [np.array([0])])[0])[0, 0]
+    assert d_free == pytest.approx(800.0)
+    # detour through the gap at (0, 5): up 5 rows and across 4 columns (4 diagonal steps and
+    # one straight), then the same down again
+    assert d_wall == pytest.approx(2 * (4 * 100.0 * np.sqrt(2) + 100.0), rel=1e-9)
+    # a cliff: with max_slope_deg the steep step is closed, without it walking is only slow
+    dem = np.zeros(g.shape)
+    dem[:, 5:] = 300.0  # a 300 m step between columns 4 and 5 (71 degrees)
+    slow = TravelEngine.build(g, dem, None, (cx[:1], cy[:1]), (cx[1:], cy[1:]))
+    closed = TravelEngine.build(g, dem, None, (cx[:1], cy[:1]), (cx[1:], cy[1:]))
+    closed.max_slope_deg = 45.0
+    assert np.isfinite(slow.village_values(slow.search("walk", [np.array([0])])[0])[0, 0])
+    assert np.isinf(closed.village_values(closed.search("walk", [np.array([0])])[0])[0, 0])

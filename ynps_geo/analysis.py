@@ -48,6 +48,7 @@ class Inputs:
     roads: Any | None = None
     dem_path: Path | None = None
     population_path: Path | None = None
+    barriers: Any | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -63,6 +64,7 @@ class Options:
     isochrones: bool = True
     facility_isochrones: str = "walk"  # "none", "walk" (walking standards only) or "all"
     access: bool = True
+    max_slope_deg: float | None = None
     access_threshold_min: float = 30.0
     access_mode: str = "drive"
     access_zones: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
@@ -93,6 +95,26 @@ def facility_matches(facilities: pd.DataFrame, group: Sequence[str]) -> np.ndarr
         else False
     )
     return cat | sub
+
+
+def barrier_mask(barriers: Any, grid: GridSpec) -> np.ndarray:
+    """Cells of ``grid`` covered by barrier geometries (polygons; lines mark every cell touched)."""
+    from rasterio.features import rasterize
+
+    geoms = barriers.to_crs(grid.crs).geometry
+    shapes = [(g, 1) for g in geoms if g is not None and not g.is_empty]
+    if not shapes:
+        return np.zeros(grid.shape, dtype=bool)
+    polys = [(g, v) for g, v in shapes if g.geom_type in ("Polygon", "MultiPolygon")]
+    lines = [(g, v) for g, v in shapes if g.geom_type not in ("Polygon", "MultiPolygon")]
+    mask = np.zeros(grid.shape, dtype=np.uint8)
+    if polys:
+        mask |= rasterize(polys, out_shape=grid.shape, transform=grid.transform(), dtype="uint8")
+    if lines:
+        mask |= rasterize(
+            lines, out_shape=grid.shape, transform=grid.transform(), all_touched=True, dtype="uint8"
+        )
+    return mask.astype(bool)
 
 
 def _fill_voids(dem: np.ndarray) -> tuple[np.ndarray, float]:
@@ -216,6 +238,13 @@ def analyze_county(
     )
     engine.walking_speed_kmh = options.walking_speed_kmh
     engine.offroad_factor = options.offroad_factor
+    engine.max_slope_deg = options.max_slope_deg
+    if inputs.barriers is not None and len(inputs.barriers):
+        engine.barrier = barrier_mask(inputs.barriers, grid)
+        notes.append(
+            f"{int(engine.barrier.sum())} grid cells are barriers (water, cliffs) "
+            "that walking cannot cross"
+        )
 
     # people from the population raster
     people = None

@@ -32,6 +32,7 @@ OPTION_KEYS: tuple[str, ...] = (
     "prefecture",
     "facility_isochrones",
     "access_threshold_min",
+    "max_slope_deg",
 )
 TOP_KEYS = {
     "name",
@@ -43,6 +44,7 @@ TOP_KEYS = {
     "population",
     "standards",
     "standards_file",
+    "barriers",
     "standards_overrides",
     *OPTION_KEYS,
 }
@@ -221,6 +223,9 @@ def load_config(path: str | Path) -> AnalysisConfig:
     options = {k: data[k] for k in OPTION_KEYS if k in data}
     if options.get("connectivity", 8) not in (4, 8, 16):
         msg = f"{source}: 'connectivity' must be 8 or 16, got {options['connectivity']!r}"
+        raise ConfigError(msg)
+    if options.get("language", "zh") not in ("zh", "en"):
+        msg = f"{source}: 'language' must be zh (Chinese, the default) or en (English)"
         raise ConfigError(msg)
     if options.get("facility_isochrones", "walk") not in ("none", "walk", "all"):
         msg = f"{source}: 'facility_isochrones' must be none, walk or all"

@@ -85,6 +85,8 @@ class TravelEngine:
     walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
     offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
     connector_k: int = 3
+    barrier: np.ndarray | None = None
+    max_slope_deg: float | None = None
     _graphs: dict[str, CSR] = field(default_factory=dict)
     _road_xy: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -153,19 +155,23 @@ class TravelEngine:
         from ynps_geo import terrain
 
         res = self.grid.res
-        if mode == "distance":
-            flat = np.where(np.isnan(self.dem), np.nan, 0.0)
-            indptr, indices, w = terrain.walking_graph(
-                flat, res, res, connectivity=self.connectivity, offpath_factor=1.0
-            )
-            u, v, w = _csr_to_coo(indptr, indices, w)
-            # flat walking at Tobler's flat speed: convert back to metres
-            flat_mps = 6.0 * np.exp(-3.5 * 0.05) / 3.6
-            return u, v, w * flat_mps
         indptr, indices, w = terrain.walking_graph(
-            self.dem, res, res, connectivity=self.connectivity, offpath_factor=self.offroad_factor
+            self.dem,
+            res,
+            res,
+            connectivity=self.connectivity,
+            offpath_factor=self.offroad_factor,
+            barrier=self.barrier,
+            max_slope_deg=self.max_slope_deg,
         )
-        return _csr_to_coo(indptr, indices, w)
+        u, v, w = _csr_to_coo(indptr, indices, w)
+        if mode == "distance":
+            # the same steps (barriers and cliffs respected), weighted by horizontal length
+            width = self.grid.width
+            dr = u // width - v // width
+            dc = u % width - v % width
+            w = res * np.hypot(dr, dc)
+        return u, v, w
 
     def _cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         row, col = self.grid.rowcol(x, y)

@@ -167,6 +167,14 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             crs=r.get("crs"),
             speeds=cfg.options.get("speeds"),
         )
+    barriers = None
+    if cfg.raw.get("barriers"):
+        b = cfg.raw["barriers"]
+        spec = {"path": b} if isinstance(b, str) else dict(b)
+        path = Path(str(spec["path"]))
+        path = path if path.is_absolute() else cfg.base_dir / path
+        barriers = read_boundaries(path, crs=spec.get("crs"), layer=spec.get("layer"))
+        notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
     return Inputs(
         counties=counties,
         villages=villages,
@@ -175,6 +183,7 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
         dem_path=cfg.dem["path"] if cfg.dem else None,
         population_path=cfg.population["path"] if cfg.population else None,
         notes=notes,
+        barriers=barriers,
     )
 
 
@@ -183,6 +192,8 @@ def _options(cfg: AnalysisConfig) -> Options:
     for key in ("resolution_m", "margin_m", "connectivity", "walking_speed_kmh"):
         if key in cfg.options:
             setattr(o, key, type(getattr(o, key))(cfg.options[key]))
+    if "max_slope_deg" in cfg.options:
+        o.max_slope_deg = float(cfg.options["max_slope_deg"])
     if "facility_isochrones" in cfg.options:
         o.facility_isochrones = str(cfg.options["facility_isochrones"])
     if "access_threshold_min" in cfg.options:
@@ -330,6 +341,7 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
             gpd.GeoDataFrame(fiso_rows, geometry="geometry", crs="EPSG:4326") if fiso_rows else None
         ),
     )
+    result.language = str(cfg.options.get("language", "zh"))
     _rules(result, standards, inputs, cfg)
     result.timings["total"] = time.perf_counter() - t0
     return result

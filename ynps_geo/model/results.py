@@ -54,6 +54,10 @@ class AnalysisResult:
         Input files and their sizes/hashes, for the report.
     timings : dict
         Seconds per step.
+    config_text : str
+        The config file as written, for the report.
+    language : {"zh", "en"}
+        Language of the map and the report (config key ``language``).
     """
 
     name: str
@@ -78,3 +82,4 @@ class AnalysisResult:
     inputs: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     config_text: str = ""
+    language: str = "zh"

@@ -758,10 +758,10 @@ def write_reports(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
     with atomic_write(out_dir / "report.html") as tmp:
-        Path(tmp).write_text(report_html(result), encoding="utf-8")
+        Path(tmp).write_text(report_html(result, language=result.language), encoding="utf-8")
     written["report"] = out_dir / "report.html"
     with atomic_write(out_dir / "map.html") as tmp:
-        Path(tmp).write_text(maps.map_html(result), encoding="utf-8")
+        Path(tmp).write_text(maps.map_html(result, language=result.language), encoding="utf-8")
     written["map"] = out_dir / "map.html"
     book = write_workbook(result, out_dir / "report.xlsx")
     if book is not None:
