@@ -476,7 +476,7 @@ def test_workbook_skipped_without_openpyxl(
         assert render.write_workbook(result, tmp_path / "report.xlsx") is None
     assert 'pip install "ynps-geo[all]"' in caplog.text
     assert not (tmp_path / "report.xlsx").exists()
-    monkeypatch.setattr("ynps_geo.report.maps.map_html", lambda r: "<html></html>")
+    monkeypatch.setattr("ynps_geo.report.maps.map_html", lambda r, language="zh": "<html></html>")
     written = render.write_reports(result, tmp_path)
     assert set(written) == {"report", "map"}
     assert (tmp_path / "report.html").exists() and not list(tmp_path.glob(".*tmp*"))
