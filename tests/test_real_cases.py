@@ -186,3 +186,31 @@ def test_dali_generated_case(tmp_path: Path) -> None:
     used = workflows.load_inputs(cfg).facilities["category"].value_counts().to_dict()
     assert used == expected
     assert expected["school"] >= 100 and expected["health"] >= 18  # fclass school 103, ...
+
+
+def test_dali_map_and_report_open_offline(tmp_path: Path) -> None:
+    """The Dali case's map.html and report.html pass the same offline browser checks."""
+    from browser import load_in_chromium, require_browser
+    from test_browser_map import CHECKS as MAP_CHECKS
+    from test_browser_report import CHECKS as REPORT_CHECKS
+    from test_browser_report import _check_rendered
+
+    require_browser()
+    shared_path("testcase-dali-532901")
+    case = tmp_path / "case"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "build_dali_case.py"), str(case)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "results"
+    _analyze(case / "config.yaml", out)
+    res = load_in_chromium(out / "map.html", tmp_path / "dali_map.png", dom_checks=MAP_CHECKS)
+    assert res.js_errors == [], res.js_errors
+    assert res.dom_checks["villages"] == len(_villages(out))
+    assert res.dom_checks["red"] > 0  # Dali has villages outside the plan's circles
+    assert res.dom_checks["counties"] >= 1
+    assert any("医疗" in label for label in res.dom_checks["control_labels"])
+    rep = load_in_chromium(out / "report.html", tmp_path / "dali_report.png",
+                           dom_checks=REPORT_CHECKS, height=2000, settle_ms=500)
+    _check_rendered(rep)
