@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ynps_geo.errors import ConfigError, DataSourceError
+from ynps_geo.io.vector import FACILITY_KEYS, VILLAGE_KEYS
 
 #: numerical and reporting options, passed on to the analysis as ``AnalysisConfig.options``
 OPTION_KEYS: tuple[str, ...] = (
@@ -58,40 +59,9 @@ LAYER_KEYS: dict[str, set[str]] = {
         "code_field",
         "prefecture_field",
     },
-    "villages": {
-        "path",
-        "crs",
-        "x",
-        "y",
-        "wkt",
-        "layer",
-        "encoding",
-        "id",
-        "name",
-        "population",
-        "setting",
-        "township",
-        "county",
-        # optional: {source value: urban | rural | drop}, e.g. OSM place=town/village/hamlet
-        "setting_map",
-        # optional: error (default) | unknown (empty population = NaN) | a default number
-        "population_missing",
-    },
-    "facilities": {
-        "path",
-        "crs",
-        "x",
-        "y",
-        "wkt",
-        "layer",
-        "encoding",
-        "id",
-        "name",
-        "category",
-        "category_field",
-        "osm_tags",
-        "capacity",
-    },
+    # the readers own their keys (setting_map, population_missing... are documented there)
+    "villages": set(VILLAGE_KEYS),
+    "facilities": set(FACILITY_KEYS),
     "roads": {"path", "crs", "layer", "class_field", "speed_field", "oneway_field"},
     "dem": {"path"},
     "population": {"path"},
