@@ -87,18 +87,41 @@ def test_coverage_adds_up_and_each_circle_leaves_someone_out(demo_out: Path) -> 
     assert (uncovered > 0).all(), uncovered.to_dict()  # each circle leaves some villages out
 
 
-def test_village_times_equal_brute_force(demo_out: Path) -> None:
+BRUTE_FORCE_CASES = [
+    {"id": "eldercare_15min"},  # walking, few facilities
+    {
+        "id": "hospital_60min",
+        "kind": "circle",
+        "facilities": [["hospital"]],
+        "threshold": 60,
+        "unit": "min",
+        "mode": "drive",
+    },  # walk off-road, drive, walk
+    {
+        "id": "health_centre_10km",
+        "kind": "circle",
+        "facilities": [["township_health_centre"]],
+        "threshold": 10,
+        "unit": "km",
+        "mode": "distance",
+    },  # metres along roads and terrain
+]
+
+
+@pytest.mark.parametrize("case", BRUTE_FORCE_CASES, ids=lambda c: c["id"])
+def test_village_times_equal_brute_force(demo_out: Path, case: dict) -> None:
     """Each facility searched alone, the minimum taken, equals the engine's multi-source answer."""
     from ynps_geo.analysis import Options, analyze_county, facility_matches
     from ynps_geo.config import load_config
+    from ynps_geo.model.standards import standard_from_dict
     from ynps_geo.workflows import load_inputs
 
     cfg = load_config(demo_out / "data" / "config.yaml")
     inputs = load_inputs(cfg)
     county = inputs.counties["county"].iloc[0]
     geom = inputs.counties.geometry.iloc[0]
-    std = load_standards()["eldercare_15min"]  # few facilities: brute force stays cheap
-    opts = Options(isochrones=False)
+    std = load_standards()[case["id"]] if len(case) == 1 else standard_from_dict(case)
+    opts = Options(isochrones=False, facility_isochrones="none", access=False)
     full = analyze_county(county, geom, inputs, [std], opts).villages
     fac = inputs.facilities
     idx = np.nonzero(facility_matches(fac, std.facilities[0]))[0]
