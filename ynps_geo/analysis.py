@@ -69,6 +69,27 @@ class Options:
     access_mode: str = "drive"
     access_zones: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
 
+    @classmethod
+    def from_config(cls, cfg: Any) -> Options:
+        """Options from an :class:`~ynps_geo.config.AnalysisConfig`'s option keys."""
+        o = cls()
+        floats = (
+            "resolution_m",
+            "margin_m",
+            "walking_speed_kmh",
+            "offroad_factor",
+            "max_slope_deg",
+            "access_threshold_min",
+        )
+        for key in floats:
+            if key in cfg.options:
+                setattr(o, key, float(cfg.options[key]))
+        if "connectivity" in cfg.options:
+            o.connectivity = int(cfg.options["connectivity"])
+        if "facility_isochrones" in cfg.options:
+            o.facility_isochrones = str(cfg.options["facility_isochrones"])
+        return o
+
 
 @dataclass
 class CountyResult:
@@ -152,40 +173,84 @@ def _settings_for_people(
     return out
 
 
-def analyze_county(
+def county_area_wgs84(geom_wgs84: Any, margin_m: float) -> Any:
+    """The county polygon grown by ``margin_m`` metres (in its UTM zone), in EPSG:4326."""
+    c = geom_wgs84.centroid
+    epsg = utm_epsg(c.x, c.y)
+    grown = reproject_geometry(geom_wgs84, "EPSG:4326", epsg).buffer(margin_m)
+    return reproject_geometry(grown, epsg, "EPSG:4326")
+
+
+@dataclass
+class CountySetup:
+    """One county made ready for searching (see :func:`build_county_engine`).
+
+    Attributes
+    ----------
+    engine : TravelEngine
+        Facilities are engine rows ``0..len(facilities)-1``; extra points follow.
+    grid : GridSpec
+    epsg : int
+        Metric CRS of the grid.
+    fwd : pyproj.Transformer
+        EPSG:4326 -> grid CRS.
+    geom_m : shapely geometry
+        The county polygon in the grid CRS.
+    area_wgs : shapely geometry
+        The county and its margin, EPSG:4326.
+    facilities : GeoDataFrame
+        Facilities within the county and its margin (index reset).
+    villages : GeoDataFrame or None
+        The county's villages (index reset).
+    vx, vy : numpy.ndarray
+        Village coordinates in the grid CRS.
+    notes : list of str
+    """
+
+    engine: Any
+    grid: GridSpec
+    epsg: int
+    fwd: Any
+    geom_m: Any
+    area_wgs: Any
+    facilities: Any
+    villages: Any | None
+    vx: np.ndarray
+    vy: np.ndarray
+    notes: list[str]
+
+
+def build_county_engine(
     county: str,
     geom_wgs84: Any,
     inputs: Inputs,
-    standards: Sequence[PlanStandard],
     options: Options,
-) -> CountyResult:
-    """Travel times, covered flags and isochrones for one county.
+    *,
+    villages: Any | None = None,
+    extra_points: Any | None = None,
+) -> CountySetup:
+    """The travel engine of one county: grid, terrain, roads, villages and facilities.
 
     Parameters
     ----------
     county : str
-        County name (as in the boundary layer).
+        County name; its villages are ``inputs.villages[county == county]`` unless
+        ``villages`` is given.
     geom_wgs84 : shapely geometry
         The county polygon.
     inputs : Inputs
-    standards : sequence of PlanStandard
-        Circle standards to evaluate.
     options : Options
-
-    Returns
-    -------
-    CountyResult
+    villages : GeoDataFrame, optional
+        Villages to use instead of the county's.
+    extra_points : GeoDataFrame, optional
+        Points (EPSG:4326) joined as extra facility nodes after the facilities, e.g. candidate
+        sites; facility nodes have no incoming edges, so they change no other travel time.
     """
-    import time
-
-    import geopandas as gpd
     from pyproj import Transformer
 
     from ynps_geo.engine import TravelEngine
-    from ynps_geo.io.raster import population_cells, reproject_to_grid
-    from ynps_geo.isochrones import isochrone_geometry, to_wgs84
+    from ynps_geo.io.raster import reproject_to_grid
 
-    t0 = time.perf_counter()
     notes: list[str] = []
     c = geom_wgs84.centroid
     epsg = utm_epsg(c.x, c.y)
@@ -218,22 +283,25 @@ def analyze_county(
             )
     fac = inputs.facilities
     fac = fac[fac.geometry.within(area_wgs)].reset_index(drop=True)
-    fx, fy = fwd.transform(fac.geometry.x.to_numpy(), fac.geometry.y.to_numpy())
 
-    # villages of the county
-    vil = None
-    vx = vy = np.zeros(0)
-    if inputs.villages is not None:
+    def xy(gdf: Any) -> tuple[np.ndarray, np.ndarray]:
+        if gdf is None or not len(gdf):
+            return np.zeros(0), np.zeros(0)
+        x, y = fwd.transform(gdf.geometry.x.to_numpy(), gdf.geometry.y.to_numpy())
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+    vil = villages
+    if vil is None and inputs.villages is not None:
         vil = inputs.villages[inputs.villages["county"] == county].reset_index(drop=True)
-        vx, vy = fwd.transform(vil.geometry.x.to_numpy(), vil.geometry.y.to_numpy())
-        vx, vy = np.asarray(vx), np.asarray(vy)
-
+    vx, vy = xy(vil)
+    fx, fy = xy(fac)
+    ex, ey = xy(extra_points)
     engine = TravelEngine.build(
         grid,
         dem,
         roads,
         (vx, vy),
-        (np.asarray(fx), np.asarray(fy)),
+        (np.r_[fx, ex], np.r_[fy, ey]),
         connectivity=options.connectivity,
     )
     engine.walking_speed_kmh = options.walking_speed_kmh
@@ -245,6 +313,45 @@ def analyze_county(
             f"{int(engine.barrier.sum())} grid cells are barriers (water, cliffs) "
             "that walking cannot cross"
         )
+    return CountySetup(engine, grid, epsg, fwd, geom_m, area_wgs, fac, vil, vx, vy, notes)
+
+
+def analyze_county(
+    county: str,
+    geom_wgs84: Any,
+    inputs: Inputs,
+    standards: Sequence[PlanStandard],
+    options: Options,
+) -> CountyResult:
+    """Travel times, covered flags and isochrones for one county.
+
+    Parameters
+    ----------
+    county : str
+        County name (as in the boundary layer).
+    geom_wgs84 : shapely geometry
+        The county polygon.
+    inputs : Inputs
+    standards : sequence of PlanStandard
+        Circle standards to evaluate.
+    options : Options
+
+    Returns
+    -------
+    CountyResult
+    """
+    import time
+
+    import geopandas as gpd
+
+    from ynps_geo.io.raster import population_cells
+    from ynps_geo.isochrones import isochrone_geometry, to_wgs84
+
+    t0 = time.perf_counter()
+    setup = build_county_engine(county, geom_wgs84, inputs, options)
+    engine, grid, epsg, geom_m = setup.engine, setup.grid, setup.epsg, setup.geom_m
+    fwd, fac, vil, vx, vy = setup.fwd, setup.facilities, setup.villages, setup.vx, setup.vy
+    notes = list(setup.notes)
 
     # people from the population raster
     people = None

@@ -40,10 +40,7 @@ Progress = Callable[[str], None]
 
 
 def _standards_for(cfg: AnalysisConfig) -> StandardSet:
-    sset = load_standards(cfg.standards_file)
-    if cfg.standards_overrides:
-        sset = sset.merged(cfg.standards_overrides, source=str(cfg.source))
-    return sset.select(cfg.standards)
+    return _all_standards(cfg).select(cfg.standards)
 
 
 def load_inputs(cfg: AnalysisConfig) -> Inputs:
@@ -187,22 +184,6 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
     )
 
 
-def _options(cfg: AnalysisConfig) -> Options:
-    o = Options()
-    for key in ("resolution_m", "margin_m", "connectivity", "walking_speed_kmh"):
-        if key in cfg.options:
-            setattr(o, key, type(getattr(o, key))(cfg.options[key]))
-    if "max_slope_deg" in cfg.options:
-        o.max_slope_deg = float(cfg.options["max_slope_deg"])
-    if "facility_isochrones" in cfg.options:
-        o.facility_isochrones = str(cfg.options["facility_isochrones"])
-    if "access_threshold_min" in cfg.options:
-        o.access_threshold_min = float(cfg.options["access_threshold_min"])
-    if "offroad_factor" in cfg.options:
-        o.offroad_factor = float(cfg.options["offroad_factor"])
-    return o
-
-
 def cache_key(cfg: AnalysisConfig) -> str:
     """Key of an analysis in the result cache: config, input file bytes and code."""
     from ynps_geo.io import cache
@@ -272,7 +253,7 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
         f"{len(inputs.facilities)} facilities, "
         f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments"
     )
-    opts = _options(cfg)
+    opts = Options.from_config(cfg)
     vil_parts, ppl_parts, iso_rows, acc_parts, fiso_rows = [], [], [], [], []
     failures: dict[str, str] = {}
     notes = list(inputs.notes)
@@ -545,6 +526,30 @@ def demo(
     result = analyze(config, out, progress=progress)
     result.timings["generate_demo"] = gen
     return result
+
+
+def suggest_sites(
+    config: str | Path | AnalysisConfig, standard_id: str, p: int, **kwargs: Any
+) -> Any:
+    """Where ``p`` new facilities would close most of a standard's gap (see :mod:`ynps_geo.siting`).
+
+    Reads the config's inputs, options and standards (with their overrides), then calls
+    :func:`ynps_geo.siting.suggest_sites`; keyword arguments pass through (``county``,
+    ``candidates``, ``method``...). Returns the chosen sites as a GeoDataFrame.
+    """
+    from ynps_geo import siting
+
+    cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    kwargs.setdefault("options", Options.from_config(cfg))
+    std = _all_standards(cfg)[standard_id]
+    return siting.suggest_sites(load_inputs(cfg), std, p, **kwargs)
+
+
+def _all_standards(cfg: AnalysisConfig) -> StandardSet:
+    sset = load_standards(cfg.standards_file)
+    if cfg.standards_overrides:
+        sset = sset.merged(cfg.standards_overrides, source=str(cfg.source))
+    return sset
 
 
 def standards_table() -> pd.DataFrame:
