@@ -8,6 +8,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ynps_geo import __version__
 from ynps_geo.errors import YnpsGeoError, YnpsGeoWarning
@@ -39,7 +40,73 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--log", type=Path, help="log file (default OUT/ynps-geo.log)")
     s = sub.add_parser("standards", help="list the plan standards the tool knows")
     s.add_argument("--format", choices=["table", "csv"], default="table")
+    _fetch_parser(sub)
     return p
+
+
+def _fetch_parser(sub: Any) -> None:
+    """``ynps-geo fetch roads|facilities|worldpop`` (needs internet; see io.download)."""
+    f = sub.add_parser(
+        "fetch",
+        help="download OSM roads or facilities (Overpass) or WorldPop population (online only)",
+    )
+    what = f.add_subparsers(dest="source", required=True)
+    for name, help_, example in (
+        ("roads", "OSM roads and paths of a bbox as .osm XML", "roads.osm"),
+        ("facilities", "OSM public-service facilities of a bbox as GeoJSON", "pois.geojson"),
+    ):
+        o = what.add_parser(name, help=help_)
+        o.add_argument(
+            "--bbox",
+            required=True,
+            help="MINLON,MINLAT,MAXLON,MAXLAT in WGS84 degrees, one county (--bbox=-1,... "
+            "when it starts with a minus sign)",
+        )
+        o.add_argument("--out", required=True, type=Path, help=f"output file, e.g. {example}")
+        o.add_argument(
+            "--endpoint",
+            help="Overpass interpreter URL (default $YNPS_GEO_OVERPASS_URL, else "
+            "https://overpass-api.de/api/interpreter)",
+        )
+        o.add_argument("--timeout", type=int, default=180, help="server timeout, seconds")
+        o.add_argument("--retries", type=int, default=3, help="retries on 429/504 and drops")
+    w = what.add_parser("worldpop", help="WorldPop 100 m population GeoTIFF of a country")
+    w.add_argument("--iso3", default="CHN", help="ISO3 country code (default CHN)")
+    w.add_argument("--year", type=int, default=2020, help="2000-2020 (default 2020)")
+    w.add_argument("--constrained", action="store_true", help="constrained variant (2020)")
+    w.add_argument("--no-un-adjusted", action="store_true", help="totals not UN-adjusted")
+    w.add_argument("--out", required=True, type=Path, help="output file, e.g. pop.tif")
+    w.add_argument(
+        "--endpoint", help="server root replacing https://data.worldpop.org/GIS/Population"
+    )
+    w.add_argument("--sha256", help="expected SHA-256 of the file")
+    w.add_argument("--timeout", type=int, default=60, help="socket timeout, seconds")
+    w.add_argument("--retries", type=int, default=3, help="retries on errors and drops")
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from ynps_geo.io import download as dl
+
+    if args.source == "worldpop":
+        kw = {"base": args.endpoint} if args.endpoint else {}
+        url = dl.worldpop_url(
+            args.iso3,
+            args.year,
+            constrained=args.constrained,
+            un_adjusted=not args.no_un_adjusted,
+            **kw,
+        )
+        dl.download(url, args.out, timeout_s=args.timeout, retries=args.retries, sha256=args.sha256)
+        return 0
+    fetch = dl.fetch_roads if args.source == "roads" else dl.fetch_facilities
+    fetch(
+        dl.parse_bbox(args.bbox),
+        args.out,
+        endpoint=args.endpoint,
+        timeout_s=args.timeout,
+        retries=args.retries,
+    )
+    return 0
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -85,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose, args.quiet)
     log = logging.getLogger("ynps_geo")
     try:
+        if args.command == "fetch":
+            return _fetch(args)
         from ynps_geo import workflows
 
         if args.command == "standards":
