@@ -262,3 +262,35 @@ def test_scheduled_report_is_dated_atomic_and_cached(
     assert main(["-q", "report", str(cfg), "--out", str(out)]) == 1
     assert (day / "coverage.csv").read_bytes() == before
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "partial folders left"
+
+
+def test_sites_command(tmp_path: Path, demo_out: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import geopandas as gpd
+
+    cfg = _write_config(tmp_path, demo_out, resolution_m=200)
+    out = tmp_path / "sites.gpkg"
+    assert (
+        main(["sites", str(cfg), "--standard", "health_15min", "-p", "2", "--out", str(out)]) == 0
+    )
+    text = capsys.readouterr().out
+    assert "health_15min: covered share now" in text and " 1. " in text
+    sites = gpd.read_file(out, layer="sites")
+    assert 1 <= len(sites) <= 2 and (sites["population_gained"] > 0).all()
+    # a standard with several facility groups cannot be sited one facility at a time
+    assert main(["sites", str(cfg), "--standard", "basic_services_90min_rural"]) == 1
+
+
+def test_standards_listing_survives_a_closed_pipe() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        f'"{sys.executable}" -m ynps_geo.cli standards | head -n 1',
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.stdout.startswith("eldercare_15min")
+    assert "BrokenPipeError" not in proc.stderr and "Traceback" not in proc.stderr

@@ -1,4 +1,7 @@
-"""Command line: ``ynps-geo demo | analyze | standards``. Parses options and calls one workflow."""
+"""Command line: ``ynps-geo demo | analyze | report | sites | standards | fetch``.
+
+Each command parses its options and calls one workflow (or one download function).
+"""
 
 from __future__ import annotations
 
@@ -38,6 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, type=Path, help="folder of dated reports")
     r.add_argument("--no-cache", action="store_true", help="recompute even if inputs are unchanged")
     r.add_argument("--log", type=Path, help="log file (default OUT/ynps-geo.log)")
+    t = sub.add_parser(
+        "sites", help="where new facilities would close most of a standard's gap (siting)"
+    )
+    t.add_argument("config", type=Path, help="analysis config (YAML)")
+    t.add_argument("--standard", required=True, help="a circle standard id, e.g. health_15min")
+    t.add_argument("-p", type=int, default=3, help="number of new facilities (default 3)")
+    t.add_argument("--county", help="county to site in (when the config has several)")
+    t.add_argument("--method", choices=["greedy", "exact"], default="greedy")
+    t.add_argument("--out", type=Path, help="write the sites to this GeoPackage/GeoParquet")
     s = sub.add_parser("standards", help="list the plan standards the tool knows")
     s.add_argument("--format", choices=["table", "csv"], default="table")
     _fetch_parser(sub)
@@ -146,6 +158,25 @@ def _log_to_file(path: Path) -> None:
                 h.setLevel(logging.ERROR)
 
 
+def _sites(args: argparse.Namespace, workflows: Any) -> int:
+    sites = workflows.suggest_sites(
+        args.config, args.standard, args.p, county=args.county, method=args.method
+    )
+    base = sites.attrs.get("baseline_share")
+    if base is not None:
+        print(f"{args.standard}: covered share now {base:.1%}")
+    for row in sites.itertuples(index=False):
+        print(
+            f"{row.rank:>3}. {row.name} ({row.candidate_id}): +{row.population_gained:,.0f} "
+            f"people -> {row.share_after:.1%}"
+        )
+    if args.out:
+        from ynps_geo.io.vector import write_layer
+
+        write_layer(sites, args.out, layer="sites" if args.out.suffix == ".gpkg" else None)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``ynps-geo``; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -167,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         f"{row.applies_to:<11} {row.title_zh}"
                     )
             return 0
+        if args.command == "sites":
+            return _sites(args, workflows)
         target = args.out
         if args.command == "demo":
             result = workflows.demo(args.out, seed=args.seed, progress=log.info)
@@ -198,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ynps-geo: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `ynps-geo standards | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
