@@ -8,10 +8,11 @@ Run from the repository root::
 ``cost_distance`` is timed against ``skimage.graph.MCP_Geometric(cost,
 fully_connected=True)`` (constructor + ``find_costs``) on the same random friction
 raster (5 % impassable cells) with ``--sources`` sources; results must be identical.
-``walking_time(connectivity=16)`` is timed against GRASS ``r.walk -k`` (knight's moves)
+``walking_time`` (8 and 16 neighbours) is timed against GRASS ``r.walk -k`` (knight's moves)
 on a synthetic DEM when ``grass`` is on PATH; otherwise the reference is reported as
 unavailable. Times are medians of ``--repeats`` runs; peak memory is the extra resident
-memory while our call runs, relative to the input arrays.
+memory while our call runs, relative to the input arrays. The "heap kernel" lines time the
+previous binary-heap kernels (``method=1``, same results) in the same run.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_network import median_time, peak_extra_bytes
 
 from ynps_geo import kernels, terrain
+from ynps_geo._kernels import grid as _grid
 
 
 def friction(side: int, seed: int = 0) -> np.ndarray:
@@ -59,12 +61,19 @@ def bench_cost(side: int, n_sources: int, repeats: int) -> None:
     )
     t_ours, ours = median_time(lambda: kernels.cost_distance(cost, src), repeats)
     same = np.allclose(ours, ref, rtol=1e-9) and np.array_equal(np.isinf(ours), np.isinf(ref))
+    tables = _grid.neighbourhood(8)
+    rows, cols = src[:, 0].astype(np.int64), src[:, 1].astype(np.int64)
+    t_heap, heap = median_time(
+        lambda: _grid.cost_distance(cost, rows, cols, np.inf, *tables, 1), repeats
+    )
+    same = same and np.array_equal(heap, ours)
     peak = peak_extra_bytes(lambda: kernels.cost_distance(cost, src))
     print(f"cost_distance {side}x{side} ({side * side / 1e6:.0f}M cells), {n_sources} sources, "
           f"median of {repeats}")
     print(f"  skimage MCP_Geometric   {t_ref:8.3f} s   1.00x")
     print(f"  kernels.cost_distance   {t_ours:8.3f} s   {t_ours / t_ref:.2f}x   "
           f"identical={same}")
+    print(f"    heap kernel (method=1) {t_heap:8.3f} s   {t_heap / t_ref:.2f}x")
     print(f"  peak extra memory {peak / 2**20:.0f} MiB = {peak / cost.nbytes:.2f}x the input "
           f"({cost.nbytes / 2**20:.0f} MiB)")
 
@@ -120,21 +129,33 @@ def bench_walk(side: int, n_sources: int, repeats: int) -> None:
     src = np.stack([rng.integers(0, side, n_sources), rng.integers(0, side, n_sources)], 1)
     print(f"walking_time {side}x{side}, {n_sources} sources, 30 m cells, median of {repeats}")
     times = {}
+    heap_times = {}
+    rows, cols = src[:, 0].astype(np.int64), src[:, 1].astype(np.int64)
     for conn in (8, 16):
-        t, _ = median_time(
+        t, ours = median_time(
             lambda c=conn: terrain.walking_time(z, cell, cell, src, connectivity=c), repeats
         )
         times[conn] = t
+        zz, ok, tables, length_m, tan_max, spm = terrain._prepare(
+            z, cell, cell, conn, None, None, None, None
+        )
+        args = (zz, ok, rows, cols, np.inf, *tables, length_m, tan_max, spm, True, 1)
+        t, heap = median_time(lambda a=args: _grid.walking_time(*a), repeats)
+        heap_times[conn] = t
+        assert np.array_equal(heap, ours)
     peak = peak_extra_bytes(lambda: terrain.walking_time(z, cell, cell, src, connectivity=16))
     t_ref = _grass_walk_seconds(z, cell, src)
     if t_ref is None:
         print("  GRASS r.walk -k         reference unavailable (grass not on PATH or failed)")
         for conn, t in times.items():
-            print(f"  walking_time conn={conn:<2}     {t:8.3f} s")
+            print(f"  walking_time conn={conn:<2}     {t:8.3f} s   "
+                  f"(heap kernel {heap_times[conn]:.3f} s)")
     else:
         print(f"  GRASS r.walk -k         {t_ref:8.3f} s   1.00x")
         for conn, t in times.items():
             print(f"  walking_time conn={conn:<2}     {t:8.3f} s   {t / t_ref:.2f}x")
+            print(f"    heap kernel (method=1) {heap_times[conn]:8.3f} s   "
+                  f"{heap_times[conn] / t_ref:.2f}x")
     print(f"  peak extra memory {peak / 2**20:.0f} MiB = {peak / z.nbytes:.2f}x the DEM "
           f"({z.nbytes / 2**20:.0f} MiB)")
 

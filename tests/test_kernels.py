@@ -306,3 +306,172 @@ def test_cost_distance_validation(cost, sources, kwargs, match) -> None:
 def test_cost_distance_accepts_other_dtypes() -> None:
     out = kernels.cost_distance(np.ones((2, 3), dtype=np.int32), np.array([[0, 0]], np.int32))
     np.testing.assert_allclose(out, [[0, 1, 2], [1, np.sqrt(2), 1 + np.sqrt(2)]])
+
+
+# ------------------------------------------------------------ bucketed search vs the heap
+
+from ynps_geo._kernels import buckets as _buckets  # noqa: E402
+from ynps_geo._kernels import dijkstra as _dij  # noqa: E402
+from ynps_geo._kernels import grid as _grid  # noqa: E402
+
+HEAP, BUCKETS = 1, 2
+
+
+@st.composite
+def positive_graphs(draw: st.DrawFn) -> tuple:
+    n = draw(st.integers(1, 60))
+    m = draw(st.integers(0, 200))
+    a = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    b = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
+    # small integer weights: many equal distances through different sources (ties)
+    w = np.array(
+        draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0, 7.25, np.inf]), min_size=m,
+                      max_size=m))
+    )
+    k = draw(st.integers(1, min(n, 6) + 1))
+    sources = np.array(draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k)))
+    return n, a, b, w, sources
+
+
+@settings(max_examples=80, deadline=None)
+@given(positive_graphs(), st.sampled_from([np.inf, 0.0, 1.0, 3.5, 7.25]))
+def test_buckets_equal_heap(g, cutoff) -> None:
+    n, a, b, w, sources = g
+    indptr, indices, weights = to_csr(n, a, b, w)
+    src = sources.astype(np.int64)
+    assert _buckets.bucket_plan(indptr, weights)[1] > 0 or not np.isfinite(weights).any()
+    dh, nh = _dij.multi_source_dijkstra(indptr, indices, weights, src, cutoff, HEAP)
+    db, nb_ = _dij.multi_source_dijkstra(indptr, indices, weights, src, cutoff, BUCKETS)
+    np.testing.assert_array_equal(db, dh)  # bit for bit
+    np.testing.assert_array_equal(nb_, nh)  # same canonical tie rule
+    check_against_scipy(n, a, b, w, sources, cutoff)
+
+
+def test_buckets_tie_rule_prefers_smaller_source_position() -> None:
+    # node 2 is at distance 1 from both sources; the smaller position (1) must win
+    indptr, indices, weights = to_csr(
+        3, np.array([0, 1]), np.array([2, 2]), np.array([1.0, 1.0])
+    )
+    for method in (HEAP, BUCKETS):
+        dist, nearest = _dij.multi_source_dijkstra(
+            indptr, indices, weights, np.array([1, 0]), np.inf, method
+        )
+        np.testing.assert_array_equal(dist, [0.0, 0.0, 1.0])
+        np.testing.assert_array_equal(nearest, [1, 0, 0])
+
+
+def test_bucket_plan_falls_back_to_heap() -> None:
+    indptr = np.array([0, 2, 2, 2], dtype=np.int64)
+    assert _buckets.bucket_plan(indptr, np.array([0.0, 1.0]))[1] == 0  # zero weight
+    assert _buckets.bucket_plan(indptr, np.array([1e-9, 1e9]))[1] == 0  # range too wide
+    assert _buckets.bucket_plan(indptr, np.array([np.inf, np.inf]))[1] == 0
+    assert _buckets.bucket_plan(indptr, np.array([1.0, 3.0]))[1] > 0
+    # with a zero weight, method=2 still answers (through the heap)
+    dist, _ = _dij.multi_source_dijkstra(
+        indptr, np.array([1, 2]), np.array([0.0, 1.0]), np.array([0]), np.inf, BUCKETS
+    )
+    np.testing.assert_array_equal(dist, [0.0, 0.0, 1.0])
+
+
+def test_large_graph_auto_path_matches_scipy_and_many() -> None:
+    # >= BUCKET_MIN_NODES nodes: the public functions take the bucketed path
+    side = 250
+    rng = np.random.default_rng(3)
+    ids = np.arange(side * side).reshape(side, side)
+    a = np.concatenate([ids[:, :-1].ravel(), ids[:-1, :].ravel()])
+    b = np.concatenate([ids[:, 1:].ravel(), ids[1:, :].ravel()])
+    keep = rng.random(a.size) < 0.7
+    a, b = a[keep], b[keep]
+    perm = rng.permutation(side * side)  # no spatial order, like OSM ids
+    a, b = perm[a], perm[b]
+    w = rng.choice([1.0, 1.5, 2.0, 2.5], a.size)  # coarse weights: many ties
+    n = side * side
+    assert n >= _dij.BUCKET_MIN_NODES
+    a, b, w = np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([w, w])
+    indptr, indices, weights = to_csr(n, a, b, w)
+    sources = rng.choice(n, 40, replace=False)
+    dist, nearest = kernels.multi_source_dijkstra(indptr, indices, weights, sources)
+    dh, nh = _dij.multi_source_dijkstra(indptr, indices, weights, sources, np.inf, HEAP)
+    np.testing.assert_array_equal(dist, dh)
+    np.testing.assert_array_equal(nearest, nh)
+    g = sp.csr_matrix((weights, indices, indptr), shape=(n, n))
+    ref = dijkstra(g, indices=sources, min_only=True)
+    assert np.array_equal(np.isinf(dist), np.isinf(ref))
+    fin = np.isfinite(ref)
+    np.testing.assert_allclose(dist[fin], ref[fin], rtol=RTOL, atol=0)
+    # nearest really is at that distance (check a sample of nodes per source)
+    for j in range(0, 40, 7):
+        mine = np.flatnonzero(nearest == j)
+        single = dijkstra(g, indices=[sources[j]], min_only=True)
+        np.testing.assert_allclose(single[mine], dist[mine], rtol=RTOL, atol=0)
+    md, mn = kernels.multi_source_dijkstra_many(
+        indptr, indices, weights, [sources, sources[::-1].copy()], cutoff=30.0
+    )
+    cut = np.where(dist <= 30.0, dist, np.inf)
+    np.testing.assert_array_equal(md[0], cut)
+    np.testing.assert_array_equal(mn[0], np.where(dist <= 30.0, nearest, -1))
+    np.testing.assert_array_equal(md[1], cut)
+    prepared = kernels.prepare_graph(indptr, indices, weights)
+    pd_, _ = prepared.multi_source_dijkstra(sources)
+    np.testing.assert_array_equal(pd_, dist)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rasters(), st.sampled_from([4, 8, 16]), st.sampled_from([np.inf, 2.0]))
+def test_cost_distance_buckets_equal_heap(r, connectivity, cutoff) -> None:
+    cost, src = r
+    cost = np.where(cost == 0.0, 0.25, cost)  # buckets need costs > 0
+    tables = _grid.neighbourhood(connectivity)
+    rows, cols = src[:, 0].astype(np.int64), src[:, 1].astype(np.int64)
+    heap = _grid.cost_distance(cost, rows, cols, cutoff, *tables, HEAP)
+    bkt = _grid.cost_distance(cost, rows, cols, cutoff, *tables, BUCKETS)
+    np.testing.assert_array_equal(bkt, heap)
+    if connectivity != 16:
+        ref = mcp_reference(cost, src, connectivity == 8)
+        ref = np.where(ref <= cutoff, ref, np.inf)
+        assert np.array_equal(np.isinf(bkt), np.isinf(ref))
+        fin = np.isfinite(ref)
+        np.testing.assert_allclose(bkt[fin], ref[fin], rtol=RTOL, atol=0)
+
+
+def test_cost_distance_large_uses_buckets_and_matches_mcp() -> None:
+    rng = np.random.default_rng(11)
+    cost = 1.0 + 4.0 * rng.random((300, 280))
+    cost[rng.random(cost.shape) < 0.05] = np.inf
+    src = np.stack([rng.integers(0, 300, 25), rng.integers(0, 280, 25)], axis=1)
+    assert _buckets.ring_plan(1.0, np.sqrt(5.0) * 5.0, cost.size)[1] > 0
+    ours = kernels.cost_distance(cost, src)
+    tables = _grid.neighbourhood(8)
+    heap = _grid.cost_distance(cost, src[:, 0].copy(), src[:, 1].copy(), np.inf, *tables, HEAP)
+    np.testing.assert_array_equal(ours, heap)
+    ref = mcp_reference(cost, src, True)
+    assert np.array_equal(np.isinf(ours), np.isinf(ref))
+    np.testing.assert_allclose(ours[np.isfinite(ref)], ref[np.isfinite(ref)], rtol=RTOL)
+
+
+def test_buckets_chunked_bucket_and_partitions() -> None:
+    # a star: the hub's bucket expands to 60,000 nodes at once, more than one candidate
+    # buffer (chunked expansion); also run the search with 2 owner partitions
+    n = 60_001
+    leaves = np.arange(1, n)
+    a = np.concatenate([np.zeros(n - 1, np.int64), leaves, leaves[:-1]])
+    b = np.concatenate([leaves, np.zeros(n - 1, np.int64), leaves[1:]])
+    w = np.concatenate([np.ones(n - 1), np.full(n - 1, 2.0), np.full(n - 2, 1.5)])
+    indptr, indices, weights = to_csr(n, a, b, w)
+    sources = np.array([0, 17, 17, 5000], dtype=np.int64)
+    dh, nh = _dij.multi_source_dijkstra(indptr, indices, weights, sources, np.inf, HEAP)
+    invd, ring, maxdeg = _buckets.bucket_plan(indptr, weights)
+    assert ring > 0 and maxdeg == n - 1
+    m, k = indices.size, sources.size
+    for parts, room in ((1, 0), (2, 0), (3, 0), (1, 1)):
+        dist = np.empty(n)
+        nearest = np.empty(n, dtype=np.int64)
+        # scratch given (room=1, as the public wrapper does) or allocated by the kernel
+        _buckets.msd_buckets_into(
+            indptr, indices, weights, sources, np.inf, dist, nearest, invd, ring, maxdeg,
+            parts, np.empty(0, dtype=np.int64), np.empty(room * 2 * n),
+            np.empty(room * (m + k), np.int32), np.empty(room * (m + k), np.int32),
+        )
+        np.testing.assert_array_equal(dist, dh)
+        np.testing.assert_array_equal(nearest, nh)
+    assert nh[17] == 1 and nh[1] == 0  # duplicates: the first position

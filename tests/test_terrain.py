@@ -177,3 +177,55 @@ def test_validation(kwargs, match) -> None:
     cx, cy, src = args.pop("cell_size_x_m"), args.pop("cell_size_y_m"), args.pop("sources_rc")
     with pytest.raises(ValidationError, match=match):
         terrain.walking_time(dem, cx, cy, src, **args)
+
+
+@pytest.mark.parametrize("connectivity", [4, 8, 16])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("max_slope", [None, 30.0])
+def test_bucketed_walk_equals_heap(connectivity, reverse, max_slope) -> None:
+    from ynps_geo._kernels import grid as _grid
+
+    rng = np.random.default_rng(7 + connectivity)
+    dem = np.cumsum(rng.normal(0, 4, (40, 45)), axis=1) + rng.random((40, 45)) * 10
+    dem[5, 5] = np.nan
+    dem[20, 30] = -9999.0
+    barrier = rng.random(dem.shape) < 0.07
+    z, ok, tables, length_m, tan_max, spm = terrain._prepare(
+        dem, 30.0, 25.0, connectivity, None, barrier, max_slope, -9999.0
+    )
+    src = np.array([[0, 0], [39, 44], [17, 3], [17, 3]])
+    rows, cols = src[:, 0].copy(), src[:, 1].copy()
+    for cutoff in (np.inf, 900.0):
+        args = (z, ok, rows, cols, cutoff, *tables, length_m, tan_max, spm, reverse)
+        heap = _grid.walking_time(*args, 1)
+        bkt = _grid.walking_time(*args, 2)
+        np.testing.assert_array_equal(bkt, heap)  # bit for bit
+    # the bound on the slowest step really bounds every edge of the graph
+    rise = _grid.max_step_rise(z, ok, tables[0], tables[1])
+    _, _, w = terrain.walking_graph(
+        dem, 30.0, 25.0, connectivity=connectivity, barrier=barrier,
+        max_slope_deg=max_slope, nodata=-9999.0, reverse=reverse,
+    )
+    slope = np.minimum(rise / length_m, tan_max)
+    bound = np.max(spm * length_m * np.exp(3.5 * (slope + 0.05)))
+    assert w.max() <= bound * (1 + 1e-12)
+    assert w.min() >= spm * length_m.min() * (1 - 1e-12)
+
+
+def test_walk_steep_dem_falls_back_to_heap() -> None:
+    # a 5 m step between 1 m cells is exp(3.5 * 5.05) ~ 5e7 times slower than flat
+    # ground: too many buckets, so the heap path answers (with the same result)
+    from ynps_geo._kernels import grid as _grid
+
+    dem = np.zeros((4, 6))
+    dem[:, 3:] = 5.0
+    z, ok, tables, length_m, tan_max, spm = terrain._prepare(
+        dem, 1.0, 1.0, 8, None, None, None, None
+    )
+    rise = _grid.max_step_rise(z, ok, tables[0], tables[1])
+    wmax = np.max(spm * length_m * np.exp(3.5 * (rise / length_m + 0.05)))
+    assert _grid.ring_plan(spm, wmax, dem.size)[1] == 0
+    t = terrain.walking_time(dem, 1.0, 1.0, [[0, 0]], reverse=False)
+    assert np.isfinite(t).all() and t[0, 3] > 1e5
+    args = (z, ok, np.array([0]), np.array([0]), np.inf, *tables, length_m, tan_max, spm, False)
+    np.testing.assert_array_equal(t, _grid.walking_time(*args, 1))

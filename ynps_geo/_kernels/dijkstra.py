@@ -10,6 +10,10 @@ import numba as nb
 import numpy as np
 
 from ._heap import ensure_capacity, new_heap, pop_fix, push
+from .buckets import bucket_plan, msd_buckets_into
+
+#: graphs with fewer nodes than this are searched with the heap on one thread
+BUCKET_MIN_NODES = 50_000
 
 
 @nb.njit(cache=True)
@@ -26,7 +30,8 @@ def msd_into(
 
     ``dist`` must hold ``inf`` and ``nearest`` -1 on entry. Nodes are reached when their
     distance is ``<= cutoff``. ``nearest[v]`` is the position in ``sources`` of the source
-    whose search reached ``v`` (the first of duplicates).
+    whose search reached ``v`` (the first of duplicates); between predecessors giving the
+    same distance the smaller source position wins, the rule of the bucketed search.
     """
     h = new_heap()
     size = 0
@@ -56,6 +61,63 @@ def msd_into(
                 h = ensure_capacity(h, size)
                 push(h, size, nd, v)
                 size += 1
+            elif nd == dist[v] and nu < nearest[v]:
+                nearest[v] = nu
+
+
+@nb.njit(cache=True)
+def plan(indptr: np.ndarray, weights: np.ndarray, method: int) -> tuple[float, int, int]:
+    """Bucket parameters ``(1 / delta, ring size, max degree)`` for :func:`search_into`;
+    ring size 0 selects the heap.
+
+    ``method``: 0 automatic (buckets on graphs of at least ``BUCKET_MIN_NODES`` nodes whose
+    weights allow them), 1 heap, 2 buckets whenever the weights allow them.
+    """
+    n = indptr.shape[0] - 1
+    if method == 1 or (method == 0 and n < BUCKET_MIN_NODES):
+        return 0.0, 0, 0
+    return bucket_plan(indptr, weights)
+
+
+@nb.njit(cache=True)
+def search_into(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    sources: np.ndarray,
+    cutoff: float,
+    dist: np.ndarray,
+    nearest: np.ndarray,
+    invd: float,
+    NB: int,
+    maxdeg: int,
+    order: np.ndarray,
+    dn: np.ndarray,
+    pnode: np.ndarray,
+    pnext: np.ndarray,
+) -> None:
+    """The bucketed search when ``NB > 0`` (see :func:`plan`), else :func:`msd_into`.
+
+    Both give the same ``dist`` and ``nearest`` (same arithmetic, same tie rule). ``dist``
+    and ``nearest`` must hold inf and -1 for the heap (the bucketed search overwrites
+    every entry). A non-empty ``order`` (``order[new] = old``)
+    means the graph is renumbered: results are written at the original ids. ``dn``,
+    ``pnode``, ``pnext``: scratch for :func:`.buckets.msd_buckets_into` (may be empty).
+    """
+    if NB > 0:
+        msd_buckets_into(
+            indptr, indices, weights, sources, cutoff, dist, nearest, invd, NB, maxdeg, 1,
+            order, dn, pnode, pnext,
+        )
+    elif order.shape[0] == 0:
+        msd_into(indptr, indices, weights, sources, cutoff, dist, nearest)
+    else:
+        d = np.full(dist.shape[0], np.inf, dtype=np.float64)
+        q = np.full(dist.shape[0], -1, dtype=np.int64)
+        msd_into(indptr, indices, weights, sources, cutoff, d, q)
+        for v in range(d.shape[0]):
+            dist[order[v]] = d[v]
+            nearest[order[v]] = q[v]
 
 
 @nb.njit(cache=True)
@@ -65,12 +127,44 @@ def multi_source_dijkstra(
     weights: np.ndarray,
     sources: np.ndarray,
     cutoff: float,
+    method: int = 0,
+    order: np.ndarray | None = None,
+    dn: np.ndarray | None = None,
+    pnode: np.ndarray | None = None,
+    pnext: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Allocate the outputs and run :func:`msd_into`; returns ``(dist, nearest)``."""
+    """Allocate the outputs and search; returns ``(dist, nearest)``. ``method`` as for
+    :func:`plan`; ``order`` and the scratch arrays as for :func:`search_into` (None: not
+    renumbered, allocate the scratch here)."""
     n = indptr.shape[0] - 1
-    dist = np.full(n, np.inf, dtype=np.float64)
-    nearest = np.full(n, -1, dtype=np.int64)
-    msd_into(indptr, indices, weights, sources, cutoff, dist, nearest)
+    # if/else, not a conditional expression: numba prunes the None branch of an if
+    if order is None:  # noqa: SIM108
+        perm = np.empty(0, dtype=np.int64)
+    else:
+        perm = order
+    if dn is None:  # noqa: SIM108
+        dn_ = np.empty(0, dtype=np.float64)
+    else:
+        dn_ = dn
+    if pnode is None:  # noqa: SIM108
+        pnode_ = np.empty(0, dtype=np.int32)
+    else:
+        pnode_ = pnode
+    if pnext is None:  # noqa: SIM108
+        pnext_ = np.empty(0, dtype=np.int32)
+    else:
+        pnext_ = pnext
+    invd, NB, maxdeg = plan(indptr, weights, method)
+    # the bucketed search writes every entry; the heap needs inf / -1 to start from
+    dist = np.empty(n, dtype=np.float64)
+    nearest = np.empty(n, dtype=np.int64)
+    if NB == 0:
+        dist[:] = np.inf
+        nearest[:] = -1
+    search_into(
+        indptr, indices, weights, sources, cutoff, dist, nearest, invd, NB, maxdeg, perm,
+        dn_, pnode_, pnext_,
+    )
     return dist, nearest
 
 
@@ -82,18 +176,27 @@ def multi_source_dijkstra_many(
     flat_sources: np.ndarray,
     offsets: np.ndarray,
     cutoff: float,
+    method: int = 0,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One search per source set, in parallel over the sets.
 
     Set ``k`` is ``flat_sources[offsets[k]:offsets[k + 1]]``; returns ``(dist, nearest)``
-    of shape ``(k, n)`` with ``nearest`` indexing into each set.
+    of shape ``(k, n)`` with ``nearest`` indexing into each set. ``method`` and ``order``
+    as for :func:`multi_source_dijkstra`.
     """
+    # if/else, not a conditional expression: numba prunes the None branch of an if
+    if order is None:  # noqa: SIM108
+        perm = np.empty(0, dtype=np.int64)
+    else:
+        perm = order
     n = indptr.shape[0] - 1
     k = offsets.shape[0] - 1
     dist = np.full((k, n), np.inf, dtype=np.float64)
     nearest = np.full((k, n), -1, dtype=np.int64)
+    invd, NB, maxdeg = plan(indptr, weights, method)
     for j in nb.prange(k):
-        msd_into(
+        search_into(
             indptr,
             indices,
             weights,
@@ -101,6 +204,13 @@ def multi_source_dijkstra_many(
             cutoff,
             dist[j],
             nearest[j],
+            invd,
+            NB,
+            maxdeg,
+            perm,
+            np.empty(0, dtype=np.float64),
+            np.empty(0, dtype=np.int32),
+            np.empty(0, dtype=np.int32),
         )
     return dist, nearest
 

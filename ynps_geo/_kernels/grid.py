@@ -18,6 +18,7 @@ import numba as nb
 import numpy as np
 
 from ._heap import ensure_capacity, ensure_room, new_heap, pop_fix, push
+from .buckets import grow_pool, new_pool, ring_plan, ring_push
 
 ORTHOGONAL = 0
 DIAGONAL = 1
@@ -45,7 +46,7 @@ def neighbourhood(connectivity: int) -> tuple[np.ndarray, ...]:
 
 
 @nb.njit(cache=True)
-def cost_distance(
+def cost_distance_heap(
     cost: np.ndarray,
     src_rows: np.ndarray,
     src_cols: np.ndarray,
@@ -139,6 +140,165 @@ def cost_distance(
     return dist.reshape(H, W)
 
 
+@nb.njit(cache=True)
+def cost_distance_buckets(
+    cost: np.ndarray,
+    src_rows: np.ndarray,
+    src_cols: np.ndarray,
+    cutoff: float,
+    dr: np.ndarray,
+    dc: np.ndarray,
+    kind: np.ndarray,
+    mr1: np.ndarray,
+    mc1: np.ndarray,
+    mr2: np.ndarray,
+    mc2: np.ndarray,
+    invd: float,
+    NB: int,
+) -> np.ndarray:
+    """:func:`cost_distance_heap` with exact buckets (:mod:`.buckets`) instead of a heap.
+
+    ``invd, NB`` from :func:`ring_plan` for the smallest and largest possible step cost.
+    Same floating-point operations, so the same distances bit for bit.
+    """
+    H, W = cost.shape
+    n = H * W
+    flat = cost.ravel()
+    dist = np.full(n, np.inf, dtype=np.float64)
+    settled = np.zeros(n, dtype=np.uint8)
+    K = dr.shape[0]
+    off = dr * W + dc
+    off1 = mr1 * W + mc1
+    off2 = mr2 * W + mc2
+    length = np.sqrt((dr * dr + dc * dc).astype(np.float64))
+    factor = np.where(kind == KNIGHT, 0.25, 0.5) * length
+    n_adjacent = 0
+    R = 1
+    for k in range(K):
+        R = max(R, abs(dr[k]), abs(dc[k]))
+        if kind[k] != KNIGHT:
+            n_adjacent += 1
+    head = np.full(NB, -1, dtype=np.int64)
+    pnode, pnext = new_pool(4096 + src_rows.shape[0])
+    free = -1
+    top = 0
+    pending = 0
+    for i in range(src_rows.shape[0]):
+        s = src_rows[i] * W + src_cols[i]
+        if dist[s] == 0.0:
+            continue
+        dist[s] = 0.0
+        free, top = ring_push(s, 0.0, invd, NB, pnode, pnext, head, free, top)
+        pending += 1
+    b = 0
+    while pending > 0:
+        slot = b % NB
+        p = head[slot]
+        b += 1
+        if p < 0:
+            continue
+        head[slot] = -1
+        while p >= 0:
+            u = pnode[p]
+            nxt = pnext[p]
+            pnext[p] = free
+            free = p
+            pending -= 1
+            p = nxt
+            if settled[u]:
+                continue
+            settled[u] = 1
+            cu = flat[u]
+            if not cu < np.inf:
+                continue
+            if top + K > pnode.shape[0]:
+                pnode, pnext = grow_pool(pnode, pnext, top, K)
+            du = dist[u]
+            r = u // W
+            c = u - r * W
+            if r >= R and r < H - R and c >= R and c < W - R:
+                for k in range(n_adjacent):
+                    v = u + off[k]
+                    nd = du + factor[k] * (cu + flat[v])
+                    if nd < dist[v] and nd <= cutoff:
+                        dist[v] = nd
+                        free, top = ring_push(v, nd, invd, NB, pnode, pnext, head, free, top)
+                        pending += 1
+                for k in range(n_adjacent, K):
+                    v = u + off[k]
+                    nd = du + factor[k] * (
+                        cu + flat[u + off1[k]] + flat[u + off2[k]] + flat[v]
+                    )
+                    if nd < dist[v] and nd <= cutoff:
+                        dist[v] = nd
+                        free, top = ring_push(v, nd, invd, NB, pnode, pnext, head, free, top)
+                        pending += 1
+                continue
+            for k in range(K):
+                rr = r + dr[k]
+                cc = c + dc[k]
+                if rr < 0 or rr >= H or cc < 0 or cc >= W:
+                    continue
+                v = rr * W + cc
+                if kind[k] == KNIGHT:
+                    nd = du + factor[k] * (
+                        cu + flat[u + off1[k]] + flat[u + off2[k]] + flat[v]
+                    )
+                else:
+                    nd = du + factor[k] * (cu + flat[v])
+                if nd < dist[v] and nd <= cutoff:
+                    dist[v] = nd
+                    free, top = ring_push(v, nd, invd, NB, pnode, pnext, head, free, top)
+                    pending += 1
+    return dist.reshape(H, W)
+
+
+@nb.njit(cache=True)
+def finite_range(a: np.ndarray) -> tuple[float, float]:
+    """Smallest and largest finite value of ``a`` (``inf, 0`` when none)."""
+    lo = np.inf
+    hi = 0.0
+    for x in a.ravel():
+        if x < np.inf:
+            if x < lo:
+                lo = x
+            if x > hi:
+                hi = x
+    return lo, hi
+
+
+@nb.njit(cache=True)
+def cost_distance(
+    cost: np.ndarray,
+    src_rows: np.ndarray,
+    src_cols: np.ndarray,
+    cutoff: float,
+    dr: np.ndarray,
+    dc: np.ndarray,
+    kind: np.ndarray,
+    mr1: np.ndarray,
+    mc1: np.ndarray,
+    mr2: np.ndarray,
+    mc2: np.ndarray,
+    method: int = 0,
+) -> np.ndarray:
+    """Accumulated cost (see :func:`cost_distance_heap`); ``method`` 0 automatic (buckets
+    when every finite cost is > 0 and their range is moderate), 1 heap, 2 buckets where
+    possible. The results are identical."""
+    if method != 1:
+        lo, hi = finite_range(cost)
+        # a step costs at least the cheapest cell (orthogonal, 2 * 0.5 * lo) and at most
+        # sqrt(5) times the dearest (a knight step over four cells)
+        invd, NB = ring_plan(lo, np.sqrt(5.0) * hi, cost.size)
+        if NB > 0:
+            return cost_distance_buckets(
+                cost, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2, invd, NB
+            )
+    return cost_distance_heap(
+        cost, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2
+    )
+
+
 @nb.njit(cache=True, inline="always")
 def walk_step(
     dem: np.ndarray,
@@ -194,7 +354,7 @@ def _move_tables(
 
 
 @nb.njit(cache=True)
-def walking_time(
+def walking_time_heap(
     dem: np.ndarray,
     ok: np.ndarray,
     src_rows: np.ndarray,
@@ -270,6 +430,197 @@ def walking_time(
                 push(h, size, nd, v)
                 size += 1
     return dist.reshape(H, W)
+
+
+@nb.njit(cache=True)
+def walking_time_buckets(
+    dem: np.ndarray,
+    ok: np.ndarray,
+    src_rows: np.ndarray,
+    src_cols: np.ndarray,
+    cutoff: float,
+    dr: np.ndarray,
+    dc: np.ndarray,
+    kind: np.ndarray,
+    mr1: np.ndarray,
+    mc1: np.ndarray,
+    mr2: np.ndarray,
+    mc2: np.ndarray,
+    length_m: np.ndarray,
+    tan_max: float,
+    seconds_per_m: float,
+    reverse: bool,
+    invd: float,
+    NB: int,
+) -> np.ndarray:
+    """:func:`walking_time_heap` with exact buckets (:mod:`.buckets`) instead of a heap;
+    the same distances bit for bit. ``invd, NB`` from :func:`ring_plan`."""
+    H, W = dem.shape
+    n = H * W
+    zf = dem.ravel()
+    okf = ok.ravel()
+    dist = np.full(n, np.inf, dtype=np.float64)
+    settled = np.zeros(n, dtype=np.uint8)
+    K = dr.shape[0]
+    off, off1, off2, R = _move_tables(W, dr, dc, mr1, mc1, mr2, mc2)
+    tan_l = tan_max * length_m
+    spm_l = seconds_per_m * length_m
+    head = np.full(NB, -1, dtype=np.int64)
+    pnode, pnext = new_pool(4096 + src_rows.shape[0])
+    free = -1
+    top = 0
+    pending = 0
+    for i in range(src_rows.shape[0]):
+        s = src_rows[i] * W + src_cols[i]
+        if dist[s] == 0.0:
+            continue
+        dist[s] = 0.0
+        free, top = ring_push(s, 0.0, invd, NB, pnode, pnext, head, free, top)
+        pending += 1
+    b = 0
+    while pending > 0:
+        slot = b % NB
+        p = head[slot]
+        b += 1
+        if p < 0:
+            continue
+        head[slot] = -1
+        while p >= 0:
+            u = pnode[p]
+            nxt = pnext[p]
+            pnext[p] = free
+            free = p
+            pending -= 1
+            p = nxt
+            if settled[u]:
+                continue
+            settled[u] = 1
+            if not okf[u]:
+                continue
+            if top + K > pnode.shape[0]:
+                pnode, pnext = grow_pool(pnode, pnext, top, K)
+            du = dist[u]
+            r = u // W
+            c = u - r * W
+            if r >= R and r < H - R and c >= R and c < W - R:
+                # interior cell: walk_step unrolled, per-move products precomputed (the
+                # same floating-point operations, so the same times bit for bit)
+                zu = zf[u]
+                for k in range(K):
+                    v = u + off[k]
+                    if dist[v] <= du or not okf[v]:
+                        continue
+                    kk = kind[k]
+                    if kk == DIAGONAL:
+                        if not okf[u + off1[k]] and not okf[u + off2[k]]:
+                            continue
+                    elif kk == KNIGHT and not (okf[u + off1[k]] and okf[u + off2[k]]):
+                        continue
+                    dh = zf[v] - zu
+                    if reverse:
+                        dh = -dh
+                    if abs(dh) > tan_l[k]:
+                        continue
+                    nd = du + spm_l[k] * np.exp(3.5 * abs(dh / length_m[k] + 0.05))
+                    if nd < dist[v] and nd <= cutoff:
+                        dist[v] = nd
+                        free, top = ring_push(v, nd, invd, NB, pnode, pnext, head, free, top)
+                        pending += 1
+                continue
+            for k in range(K):
+                rr = r + dr[k]
+                cc = c + dc[k]
+                if rr < 0 or rr >= H or cc < 0 or cc >= W:
+                    continue
+                v = rr * W + cc
+                if dist[v] <= du:
+                    continue
+                step = walk_step(
+                    zf, okf, u, v, u + off1[k], u + off2[k], kind[k], length_m[k],
+                    tan_max, seconds_per_m, reverse,
+                )
+                if step < 0.0:
+                    continue
+                nd = du + step
+                if nd < dist[v] and nd <= cutoff:
+                    dist[v] = nd
+                    free, top = ring_push(v, nd, invd, NB, pnode, pnext, head, free, top)
+                    pending += 1
+    return dist.reshape(H, W)
+
+
+@nb.njit(cache=True)
+def max_step_rise(
+    dem: np.ndarray, ok: np.ndarray, dr: np.ndarray, dc: np.ndarray
+) -> np.ndarray:
+    """Per move, the largest ``|dem[v] - dem[u]|`` between two passable cells it links
+    (``-1`` when none); a move and its opposite share the value."""
+    H, W = dem.shape
+    K = dr.shape[0]
+    out = np.full(K, -1.0)
+    for k in range(K):
+        a, b = dr[k], dc[k]
+        if not (a > 0 or (a == 0 and b > 0)):
+            continue
+        m = -1.0
+        for r in range(max(0, -a), min(H, H - a)):
+            for c in range(max(0, -b), min(W, W - b)):
+                if ok[r, c] and ok[r + a, c + b]:
+                    d = abs(dem[r + a, c + b] - dem[r, c])
+                    if d > m:
+                        m = d
+        out[k] = m
+    for k in range(K):
+        if out[k] < 0.0:
+            for j in range(K):
+                if dr[j] == -dr[k] and dc[j] == -dc[k]:
+                    out[k] = out[j]
+    return out
+
+
+@nb.njit(cache=True)
+def walking_time(
+    dem: np.ndarray,
+    ok: np.ndarray,
+    src_rows: np.ndarray,
+    src_cols: np.ndarray,
+    cutoff: float,
+    dr: np.ndarray,
+    dc: np.ndarray,
+    kind: np.ndarray,
+    mr1: np.ndarray,
+    mc1: np.ndarray,
+    mr2: np.ndarray,
+    mc2: np.ndarray,
+    length_m: np.ndarray,
+    tan_max: float,
+    seconds_per_m: float,
+    reverse: bool,
+    method: int = 0,
+) -> np.ndarray:
+    """Tobler walking time (see :func:`walking_time_heap`). ``method`` 0 automatic
+    (buckets when the steepest step between neighbours keeps the ratio of the slowest to
+    the fastest step moderate), 1 heap, 2 buckets where possible; identical results."""
+    if method != 1:
+        rise = max_step_rise(dem, ok, dr, dc)
+        wmin = np.inf
+        wmax = 0.0
+        for k in range(dr.shape[0]):
+            L = length_m[k]
+            wmin = min(wmin, seconds_per_m * L)
+            if rise[k] >= 0.0:
+                slope = min(rise[k] / L, tan_max)
+                wmax = max(wmax, seconds_per_m * L * np.exp(3.5 * (slope + 0.05)))
+        invd, NB = ring_plan(wmin, wmax, dem.size)
+        if NB > 0:
+            return walking_time_buckets(
+                dem, ok, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2,
+                length_m, tan_max, seconds_per_m, reverse, invd, NB,
+            )
+    return walking_time_heap(
+        dem, ok, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2, length_m,
+        tan_max, seconds_per_m, reverse,
+    )
 
 
 @nb.njit(cache=True)
