@@ -166,8 +166,11 @@ def check_config_keys(spec: Mapping[str, Any], allowed: Iterable[str], *, what: 
             f"{', '.join(sorted(allowed_set))}. Fix: correct the spelling or remove them"
         )
         raise ConfigError(msg)
-    if not spec.get("path"):
-        msg = f"config section `{what}` has no `path:`. Fix: add path: <file> to it"
+    if not spec.get("path") and not spec.get("dsn"):
+        msg = (
+            f"config section `{what}` has no `path:`. Fix: add path: <file> (or dsn: "
+            "postgresql://... and table: for a database layer) to it"
+        )
         raise ConfigError(msg)
 
 

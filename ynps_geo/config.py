@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from ynps_geo.errors import ConfigError, DataSourceError
+from ynps_geo.io.postgis import POSTGIS_KEYS, check_layer_spec, layer_label, spec_is_postgis
 from ynps_geo.io.vector import FACILITY_KEYS, VILLAGE_KEYS
 
 #: numerical and reporting options, passed on to the analysis as ``AnalysisConfig.options``
@@ -58,6 +59,7 @@ LAYER_KEYS: dict[str, set[str]] = {
         "encoding",
         "code_field",
         "prefecture_field",
+        *POSTGIS_KEYS,
     },
     # the readers own their keys (setting_map, population_missing... are documented there)
     "villages": set(VILLAGE_KEYS),
@@ -116,6 +118,21 @@ def _layer(data: Any, key: str, source: Path) -> dict[str, Any] | None:
         msg = f"{source}: '{key}' must be a mapping like {{path: FILE, crs: wgs84}}, got {data!r}"
         raise ConfigError(msg)
     _check_keys(data, LAYER_KEYS[key], f"'{key}'", source)
+    if spec_is_postgis(data):
+        if key not in ("boundary", "villages", "facilities"):
+            msg = f"{source}: '{key}' cannot be read from a database; give a file in 'path'"
+            raise ConfigError(msg)
+        out = dict(data)
+        out["dsn"] = str(out.pop("path", None) or data["dsn"]).strip()
+        if data.get("dsn") and data.get("path") and str(data["path"]).strip() != out["dsn"]:
+            msg = f"{source}: '{key}' gives both 'path' and 'dsn'; keep the DSN in 'dsn' only"
+            raise ConfigError(msg)
+        try:
+            check_layer_spec(out)
+        except ConfigError as err:
+            msg = f"{source}: '{key}': {err}"
+            raise ConfigError(msg) from err
+        return out
     if "path" not in data:
         msg = f"{source}: '{key}' has no 'path'; give the file, relative to the config file"
         raise ConfigError(msg)
@@ -162,8 +179,9 @@ def load_config(path: str | Path) -> AnalysisConfig:
     facilities = [f for f in (_layer(d, "facilities", source) for d in facilities_raw) if f]
     for i, f in enumerate(facilities):
         if "category" not in f and "category_field" not in f and not f.get("osm_tags"):
+            what = layer_label(f) if spec_is_postgis(f) else f["path"].name
             msg = (
-                f"{source}: facilities layer {i + 1} ({f['path'].name}) needs 'category' (one "
+                f"{source}: facilities layer {i + 1} ({what}) needs 'category' (one "
                 "category for the layer), 'category_field' (a column of types) or 'osm_tags: true'"
             )
             raise ConfigError(msg)

@@ -52,6 +52,7 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
     import geopandas as gpd
     from shapely.geometry import box
 
+    from ynps_geo.io.postgis import spec_is_postgis
     from ynps_geo.io.vector import read_boundaries, read_facilities, read_villages
 
     notes: list[str] = []
@@ -66,10 +67,10 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             top = ", ".join(
                 f"{k} ({v})" for k, v in sorted(unknown.items(), key=lambda kv: -kv[1])[:8]
             )
-            notes.append(f"{spec['path'].name}: {total} facilities of unknown type left out: {top}")
+            notes.append(f"{f.attrs['source']}: {total} facilities of unknown type left out: {top}")
         if f.attrs.get("dropped_no_coordinates"):
             notes.append(
-                f"{spec['path'].name}: {f.attrs['dropped_no_coordinates']} rows without "
+                f"{f.attrs['source']}: {f.attrs['dropped_no_coordinates']} rows without "
                 "coordinates left out"
             )
         layers.append(f)
@@ -86,7 +87,7 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
     if cfg.boundary:
         b = cfg.boundary
         counties = read_boundaries(
-            b["path"],
+            b if spec_is_postgis(b) else b["path"],
             crs=b.get("crs"),
             name_field=b.get("name_field"),
             layer=b.get("layer"),
@@ -187,9 +188,13 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
 def cache_key(cfg: AnalysisConfig) -> str:
     """Key of an analysis in the result cache: config, input file bytes and code."""
     from ynps_geo.io import cache
+    from ynps_geo.io.postgis import layer_fingerprint, spec_is_postgis
 
+    layers = [cfg.boundary, cfg.villages, *cfg.facilities]
+    database = [layer_fingerprint(s) for s in layers if s and spec_is_postgis(s)]
     return cache.inputs_key(
         {
+            "database_layers": database,
             "boundary": cfg.boundary,
             "villages": cfg.villages,
             "facilities": cfg.facilities,
@@ -366,12 +371,17 @@ def _rules(
 
 
 def _describe_inputs(cfg: AnalysisConfig) -> dict[str, Any]:
+    from ynps_geo.io.postgis import describe_layer, spec_is_postgis
+
+    def describe(spec: dict[str, Any]) -> str:
+        return describe_layer(spec) if spec_is_postgis(spec) else str(spec["path"])
+
     out: dict[str, Any] = {}
     for key in ("boundary", "villages", "roads", "dem", "population"):
         spec = getattr(cfg, key)
         if spec:
-            out[key] = str(spec["path"])
-    out["facilities"] = [str(f["path"]) for f in cfg.facilities]
+            out[key] = describe(spec)
+    out["facilities"] = [describe(f) for f in cfg.facilities]
     return out
 
 

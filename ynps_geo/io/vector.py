@@ -107,6 +107,11 @@ VILLAGE_KEYS = frozenset(
         "county",
         "setting_map",
         "population_missing",
+        # a database layer (see ynps_geo.io.postgis): dsn (or a postgresql:// path)
+        "dsn",
+        "table",
+        "sql",
+        "geom_col",
     }
 )
 #: Keys of one ``facilities:`` config entry.
@@ -125,6 +130,11 @@ FACILITY_KEYS = frozenset(
         "category_field",
         "osm_tags",
         "capacity",
+        # a database layer (see ynps_geo.io.postgis): dsn (or a postgresql:// path)
+        "dsn",
+        "table",
+        "sql",
+        "geom_col",
     }
 )
 #: Capacity columns passed through by :func:`read_facilities`.
@@ -460,7 +470,7 @@ def _table_geometry(
 
 
 def _load(
-    path: str | Path,
+    path: str | Path | Mapping[str, Any],
     *,
     crs: Any,
     x: str | None,
@@ -474,15 +484,25 @@ def _load(
 
     Returns the frame of usable rows (RangeIndex), their row labels (as numbered in messages)
     and 0-based positions in the file, the declared spec, notes about unusable rows and the
-    count of dropped rows (no coordinates / no geometry).
+    count of dropped rows (no coordinates / no geometry). ``path`` may be a database layer
+    spec (see :mod:`ynps_geo.io.postgis`), read into the same raw frame as a file.
     """
-    p = existing_file(path, what=role)
-    source = p.name
-    frame, is_table = _read_any(p, layer, encoding)
+    if isinstance(path, Mapping):
+        from ynps_geo.io.postgis import layer_label, load_layer_from_postgis
+
+        source = layer_label(path)
+        frame = load_layer_from_postgis(path)
+        is_table = not isinstance(frame, gpd.GeoDataFrame)
+        spreadsheet_rows = False
+    else:
+        p = existing_file(path, what=role)
+        source = p.name
+        frame, is_table = _read_any(p, layer, encoding)
+        spreadsheet_rows = is_table
     if len(frame) == 0:
         msg = f"{source}: the {role} layer is empty (no rows). Fix: check the file and `layer:`"
         raise ValidationError(msg)
-    labels = _row_labels(len(frame), is_table)
+    labels = _row_labels(len(frame), spreadsheet_rows)
     if is_table:
         if crs is None or (isinstance(crs, str) and not crs.strip()):
             msg = (
@@ -549,7 +569,7 @@ def _load(
 
 
 def _read_points_impl(
-    path: str | Path,
+    path: str | Path | Mapping[str, Any],
     *,
     crs: Any,
     x: str | None,
@@ -638,7 +658,7 @@ def read_points(
 
 
 def read_boundaries(
-    path: str | Path,
+    path: str | Path | Mapping[str, Any],
     *,
     crs: Any = None,
     name_field: str | None = None,
@@ -649,8 +669,9 @@ def read_boundaries(
 
     Parameters
     ----------
-    path : str or Path
-        Any vector format (or a table with a WKT column).
+    path : str, Path or Mapping
+        Any vector format (or a table with a WKT column), or a database layer spec
+        (``{dsn: ..., table: ...}``, see :mod:`ynps_geo.io.postgis`).
     crs : optional
         Declared system (see :func:`read_points`); Amap-derived boundaries are ``gcj02``.
     name_field : str, optional
@@ -763,6 +784,18 @@ def read_boundaries(
 def _resolve_path(spec: Mapping[str, Any], base_dir: Path | str) -> Path:
     p = Path(str(spec["path"])).expanduser()
     return p if p.is_absolute() else Path(base_dir) / p
+
+
+def _source(
+    spec: Mapping[str, Any], base_dir: Path | str
+) -> tuple[Path | Mapping[str, Any], str, str]:
+    """What to read for a layer spec (a file, or a database layer's spec), id stem and name."""
+    from ynps_geo.io.postgis import layer_label, layer_stem, spec_is_postgis
+
+    if spec_is_postgis(spec):
+        return spec, layer_stem(spec), layer_label(spec)
+    path = _resolve_path(spec, base_dir)
+    return path, path.stem, path.name
 
 
 def _ids(
@@ -949,7 +982,7 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
         errors of :func:`read_points`.
     """
     check_config_keys(spec, VILLAGE_KEYS, what="villages")
-    path = _resolve_path(spec, base_dir)
+    path, stem, _shown = _source(spec, base_dir)
     gdf, labels, positions = _read_points_impl(
         path,
         crs=spec.get("crs"),
@@ -967,7 +1000,7 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
         gdf, labels, positions, n_mapped_out = _apply_setting_map(
             gdf, labels, positions, spec, source=source
         )
-    ids = _ids(gdf, spec, labels, positions, source=source, stem=path.stem)
+    ids = _ids(gdf, spec, labels, positions, source=source, stem=stem)
     names = _names(gdf, spec, ids, source=source)
     n_missing = 0
     if spec.get("population"):
@@ -1117,11 +1150,11 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
         Rows of unknown type dropped (with counts per value), rows without coordinates.
     """
     check_config_keys(spec, FACILITY_KEYS, what="facilities")
-    path = _resolve_path(spec, base_dir)
+    path, stem, shown = _source(spec, base_dir)
     cap_spec = spec.get("capacity") or {}
     if not isinstance(cap_spec, Mapping) or any(k not in CAPACITY_FIELDS for k in cap_spec):
         msg = (
-            f"{path.name}: `capacity:` must map {', '.join(CAPACITY_FIELDS)} to column names, "
+            f"{shown}: `capacity:` must map {', '.join(CAPACITY_FIELDS)} to column names, "
             f"got {cap_spec!r}. Fix: e.g. capacity: {{beds: 床位数}}"
         )
         raise ConfigError(msg)
@@ -1136,7 +1169,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
         role="facilities",
     )
     source = gdf.attrs["source"]
-    ids = _ids(gdf, spec, labels, positions, source=source, stem=path.stem)
+    ids = _ids(gdf, spec, labels, positions, source=source, stem=stem)
     names = _names(gdf, spec, ids, source=source)
     classes, raws = _classify_rows(gdf, spec, source=source)
     known = np.array([c is not None for c in classes], dtype=bool)
