@@ -136,8 +136,10 @@ def main() -> None:
     indices = g.indices.astype(np.int64)
     weights = g.data.astype(np.float64)
     input_bytes = indptr.nbytes + indices.nbytes + weights.nbytes
-    print(f"graph: {n:,} nodes, {m:,} edges (mean out-degree {m / n:.2f}), "
-          f"{args.sources} sources, median of {args.repeats}")
+    print(
+        f"graph: {n:,} nodes, {m:,} edges (mean out-degree {m / n:.2f}), "
+        f"{args.sources} sources, median of {args.repeats}"
+    )
 
     # warm up (compile / load the numba cache)
     small = road_like_graph(20)
@@ -158,9 +160,7 @@ def main() -> None:
     t_prep, prepared = median_time(
         lambda: kernels.prepare_graph(indptr, indices, weights), args.repeats
     )
-    t_reuse, (dist2, _) = median_time(
-        lambda: prepared.multi_source_dijkstra(sources), args.repeats
-    )
+    t_reuse, (dist2, _) = median_time(lambda: prepared.multi_source_dijkstra(sources), args.repeats)
     assert np.allclose(dist2, ref, rtol=1e-9)
     psrc = prepared.inverse[sources]
     t_kernel, _ = median_time(
@@ -176,8 +176,10 @@ def main() -> None:
     print(f"prepare_graph (once)                 {t_prep:8.3f} s   {t_prep / t_ref:.2f}x")
     print(f"prepared.multi_source_dijkstra       {t_reuse:8.3f} s   {t_reuse / t_ref:.2f}x")
     print(f"  of which the kernel alone          {t_kernel:8.3f} s   {t_kernel / t_ref:.2f}x")
-    print(f"prepare + one search                 {t_prep + t_reuse:8.3f} s   "
-          f"{(t_prep + t_reuse) / t_ref:.2f}x")
+    print(
+        f"prepare + one search                 {t_prep + t_reuse:8.3f} s   "
+        f"{(t_prep + t_reuse) / t_ref:.2f}x"
+    )
 
     sets = [rng.choice(n, args.sources, replace=False) for _ in range(args.sets)]
     t_ref_many, _ = median_time(
@@ -187,16 +189,20 @@ def main() -> None:
         lambda: prepared.multi_source_dijkstra_many(sets), max(1, args.repeats // 2)
     )
     assert np.allclose(dm[-1], dijkstra(g, indices=sets[-1], min_only=True), rtol=1e-9)
-    print(f"{args.sets} source sets: scipy x{args.sets} {t_ref_many:8.3f} s; "
-          f"prepared.multi_source_dijkstra_many {t_many:8.3f} s   {t_many / t_ref_many:.2f}x")
+    print(
+        f"{args.sets} source sets: scipy x{args.sets} {t_ref_many:8.3f} s; "
+        f"prepared.multi_source_dijkstra_many {t_many:8.3f} s   {t_many / t_ref_many:.2f}x"
+    )
 
     peak = peak_extra_bytes(
         lambda: kernels.multi_source_dijkstra(indptr, indices, weights, sources)
     )
     peak_p = peak_extra_bytes(lambda: prepared.multi_source_dijkstra(sources))
-    print(f"input arrays {input_bytes / 2**20:.1f} MiB; peak extra memory: "
-          f"multi_source_dijkstra {peak / 2**20:.1f} MiB ({peak / input_bytes:.2f}x), "
-          f"prepared search {peak_p / 2**20:.1f} MiB ({peak_p / input_bytes:.2f}x)")
+    print(
+        f"input arrays {input_bytes / 2**20:.1f} MiB; peak extra memory: "
+        f"multi_source_dijkstra {peak / 2**20:.1f} MiB ({peak / input_bytes:.2f}x), "
+        f"prepared search {peak_p / 2**20:.1f} MiB ({peak_p / input_bytes:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -68,14 +68,17 @@ def bench_cost(side: int, n_sources: int, repeats: int) -> None:
     )
     same = same and np.array_equal(heap, ours)
     peak = peak_extra_bytes(lambda: kernels.cost_distance(cost, src))
-    print(f"cost_distance {side}x{side} ({side * side / 1e6:.0f}M cells), {n_sources} sources, "
-          f"median of {repeats}")
+    print(
+        f"cost_distance {side}x{side} ({side * side / 1e6:.0f}M cells), {n_sources} sources, "
+        f"median of {repeats}"
+    )
     print(f"  skimage MCP_Geometric   {t_ref:8.3f} s   1.00x")
-    print(f"  kernels.cost_distance   {t_ours:8.3f} s   {t_ours / t_ref:.2f}x   "
-          f"identical={same}")
+    print(f"  kernels.cost_distance   {t_ours:8.3f} s   {t_ours / t_ref:.2f}x   identical={same}")
     print(f"    heap kernel (method=1) {t_heap:8.3f} s   {t_heap / t_ref:.2f}x")
-    print(f"  peak extra memory {peak / 2**20:.0f} MiB = {peak / cost.nbytes:.2f}x the input "
-          f"({cost.nbytes / 2**20:.0f} MiB)")
+    print(
+        f"  peak extra memory {peak / 2**20:.0f} MiB = {peak / cost.nbytes:.2f}x the input "
+        f"({cost.nbytes / 2**20:.0f} MiB)"
+    )
 
 
 def _grass_walk_seconds(z: np.ndarray, cell: float, src: np.ndarray) -> float | None:
@@ -90,8 +93,15 @@ def _grass_walk_seconds(z: np.ndarray, cell: float, src: np.ndarray) -> float | 
         tif = Path(tmp) / "dem.tif"
         x0, y0 = 500000.0, 3000000.0 + H * cell
         with rasterio.open(
-            tif, "w", driver="GTiff", height=H, width=W, count=1, dtype="float64",
-            crs="EPSG:32647", transform=from_origin(x0, y0, cell, cell),
+            tif,
+            "w",
+            driver="GTiff",
+            height=H,
+            width=W,
+            count=1,
+            dtype="float64",
+            crs="EPSG:32647",
+            transform=from_origin(x0, y0, cell, cell),
         ) as ds:
             ds.write(z, 1)
         pts = Path(tmp) / "pts.txt"
@@ -108,12 +118,15 @@ def _grass_walk_seconds(z: np.ndarray, cell: float, src: np.ndarray) -> float | 
             "t0=$(date +%s.%N)\n"
             "r.walk -k elevation=dem friction=fr output=cost start_points=pts --quiet\n"
             "t1=$(date +%s.%N)\n"
-            "echo WALK_SECONDS $(echo \"$t1 - $t0\" | bc)\n"
+            'echo WALK_SECONDS $(echo "$t1 - $t0" | bc)\n'
         )
         env = dict(os.environ, GRASS_OVERWRITE="1")
         proc = subprocess.run(
             ["grass", "--tmp-location", "EPSG:32647", "--exec", "bash", str(script)],
-            capture_output=True, text=True, env=env, check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
         )
         for line in proc.stdout.splitlines():
             if line.startswith("WALK_SECONDS"):
@@ -148,16 +161,22 @@ def bench_walk(side: int, n_sources: int, repeats: int) -> None:
     if t_ref is None:
         print("  GRASS r.walk -k         reference unavailable (grass not on PATH or failed)")
         for conn, t in times.items():
-            print(f"  walking_time conn={conn:<2}     {t:8.3f} s   "
-                  f"(heap kernel {heap_times[conn]:.3f} s)")
+            print(
+                f"  walking_time conn={conn:<2}     {t:8.3f} s   "
+                f"(heap kernel {heap_times[conn]:.3f} s)"
+            )
     else:
         print(f"  GRASS r.walk -k         {t_ref:8.3f} s   1.00x")
         for conn, t in times.items():
             print(f"  walking_time conn={conn:<2}     {t:8.3f} s   {t / t_ref:.2f}x")
-            print(f"    heap kernel (method=1) {heap_times[conn]:8.3f} s   "
-                  f"{heap_times[conn] / t_ref:.2f}x")
-    print(f"  peak extra memory {peak / 2**20:.0f} MiB = {peak / z.nbytes:.2f}x the DEM "
-          f"({z.nbytes / 2**20:.0f} MiB)")
+            print(
+                f"    heap kernel (method=1) {heap_times[conn]:8.3f} s   "
+                f"{heap_times[conn] / t_ref:.2f}x"
+            )
+    print(
+        f"  peak extra memory {peak / 2**20:.0f} MiB = {peak / z.nbytes:.2f}x the DEM "
+        f"({z.nbytes / 2**20:.0f} MiB)"
+    )
 
 
 def main() -> None:

@@ -51,14 +51,32 @@ TOWNSHIP_SEATS: dict[str, str | None] = {
 #: Optional realism: a rough, hand-drawn outline of Erhai lake (WGS84, about 1 km accuracy at
 #: best; NOT survey data) and the crest line of the Cangshan range west of it.
 ERHAI = [
-    (100.238, 25.612), (100.215, 25.640), (100.196, 25.675), (100.180, 25.710),
-    (100.168, 25.750), (100.158, 25.800), (100.148, 25.850), (100.140, 25.900),
-    (100.142, 25.945), (100.155, 25.965), (100.172, 25.950), (100.188, 25.915),
-    (100.205, 25.870), (100.222, 25.820), (100.236, 25.770), (100.246, 25.720),
-    (100.252, 25.670), (100.250, 25.630),
+    (100.238, 25.612),
+    (100.215, 25.640),
+    (100.196, 25.675),
+    (100.180, 25.710),
+    (100.168, 25.750),
+    (100.158, 25.800),
+    (100.148, 25.850),
+    (100.140, 25.900),
+    (100.142, 25.945),
+    (100.155, 25.965),
+    (100.172, 25.950),
+    (100.188, 25.915),
+    (100.205, 25.870),
+    (100.222, 25.820),
+    (100.236, 25.770),
+    (100.246, 25.720),
+    (100.252, 25.670),
+    (100.250, 25.630),
 ]
-CANGSHAN = [(100.170, 25.590), (100.110, 25.660), (100.070, 25.740), (100.050, 25.820),
-            (100.040, 25.900)]
+CANGSHAN = [
+    (100.170, 25.590),
+    (100.110, 25.660),
+    (100.070, 25.740),
+    (100.050, 25.820),
+    (100.040, 25.900),
+]
 CANGSHAN_GAIN_M = 1800.0
 ERHAI_LEVEL_M = 1966.0
 
@@ -70,8 +88,14 @@ def _config_path(target: Path, out_dir: Path) -> str:
         return target.as_posix()
 
 
-def build(out_dir: Path, *, data: Path = DATA, seed: int = 532901,
-          resolution_m: float = 50.0, analysis_resolution_m: float = 200.0) -> Path:
+def build(
+    out_dir: Path,
+    *,
+    data: Path = DATA,
+    seed: int = 532901,
+    resolution_m: float = 50.0,
+    analysis_resolution_m: float = 200.0,
+) -> Path:
     """Generate the missing layers into ``out_dir`` and write ``out_dir/config.yaml``.
 
     Parameters
@@ -108,14 +132,21 @@ def build(out_dir: Path, *, data: Path = DATA, seed: int = 532901,
     tname = dict(zip(towns["code"], towns["name"], strict=True))
     vil = vil.assign(township_code=vil["streetCode"], township=vil["streetCode"].map(tname))
     generate_region(
-        boundary, out_dir, seats=seats, villages=vil[["code", "name", "township",
-                                                       "township_code"]],
-        seed=seed, resolution_m=resolution_m, township_seats=TOWNSHIP_SEATS,
-        lakes=Polygon(ERHAI), lake_level_m=ERHAI_LEVEL_M,
+        boundary,
+        out_dir,
+        seats=seats,
+        villages=vil[["code", "name", "township", "township_code"]],
+        seed=seed,
+        resolution_m=resolution_m,
+        township_seats=TOWNSHIP_SEATS,
+        lakes=Polygon(ERHAI),
+        lake_level_m=ERHAI_LEVEL_M,
         ridges=[(LineString(CANGSHAN), CANGSHAN_GAIN_M)],
     )
-    rel = {name: _config_path(data / name, out_dir)
-           for name in (BOUNDARY, FACILITIES, VILLAGES, TOWNSHIPS, SEATS)}
+    rel = {
+        name: _config_path(data / name, out_dir)
+        for name in (BOUNDARY, FACILITIES, VILLAGES, TOWNSHIPS, SEATS)
+    }
     text = f"""# Dali city (大理市, 532901): REAL boundary, facilities, seats and village committee names/codes;
 # GENERATED roads, DEM, population raster and village positions (scripts/build_dali_case.py,
 # seed {seed}; see examples/dali/README.md). Real village committee names and codes come from
@@ -142,20 +173,35 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``build_dali_case.py OUT_DIR``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--data", type=Path, default=DATA,
-                        help="the real testcase-dali-532901 folder (default: ../shared/...)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DATA,
+        help="the real testcase-dali-532901 folder (default: ../shared/...)",
+    )
     parser.add_argument("--seed", type=int, default=532901)
     parser.add_argument("--resolution-m", type=float, default=50.0, help="DEM cell size")
-    parser.add_argument("--analysis-resolution-m", type=float, default=200.0,
-                        help="resolution_m written into config.yaml")
+    parser.add_argument(
+        "--analysis-resolution-m",
+        type=float,
+        default=200.0,
+        help="resolution_m written into config.yaml",
+    )
     args = parser.parse_args(argv)
     if not args.data.is_dir():
-        print(f"build_dali_case: error: real data folder {args.data} not found; pass --data",
-              file=sys.stderr)
+        print(
+            f"build_dali_case: error: real data folder {args.data} not found; pass --data",
+            file=sys.stderr,
+        )
         return 2
     t = time.perf_counter()
-    cfg = build(args.out_dir, data=args.data, seed=args.seed, resolution_m=args.resolution_m,
-                analysis_resolution_m=args.analysis_resolution_m)
+    cfg = build(
+        args.out_dir,
+        data=args.data,
+        seed=args.seed,
+        resolution_m=args.resolution_m,
+        analysis_resolution_m=args.analysis_resolution_m,
+    )
     print(f"wrote {cfg} in {time.perf_counter() - t:.1f} s")
     return 0
 

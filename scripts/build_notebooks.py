@@ -36,7 +36,6 @@ def code(text: str, *tags: str) -> nbformat.NotebookNode:
 
 SETUP = """
 import tempfile
-import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -88,7 +87,8 @@ QUICKSTART = [
     (15-minute medical service circle, 15分钟医疗服务圈) or `basic_services_90min_rural`
     (rural residents reach basic public services within 1.5 hours, 1.5小时基本公共服务圈).
     """),
-    code("""
+    code(
+        """
     pd.DataFrame(
         [
             {"id": s.id, "threshold": f"{s.threshold:g} {s.unit}", "applies_to": s.applies_to,
@@ -96,7 +96,9 @@ QUICKSTART = [
             for s in result.standards
         ]
     )
-    """, "standards"),
+    """,
+        "standards",
+    ),
     md("""
     ## The villages (行政村 / 社区)
 
@@ -105,12 +107,15 @@ QUICKSTART = [
     standard does not apply to a rural village), and the nearest facility `S_facility_id`,
     `S_facility`. The same table is `villages.gpkg` (layer `villages`).
     """),
-    code("""
+    code(
+        """
     villages = result.villages
     print(type(villages).__name__, len(villages), "villages,", villages.crs)
     villages[["village_id", "name", "county", "population", "setting",
               "health_15min_minutes", "health_15min_covered", "health_15min_facility"]].head(10)
-    """, "villages"),
+    """,
+        "villages",
+    ),
     md("""
     ## The coverage table (覆盖率表)
 
@@ -118,10 +123,13 @@ QUICKSTART = [
     population covered, the covered share, and the number of villages outside. This is
     `coverage.csv`.
     """),
-    code("""
+    code(
+        """
     coverage = result.coverage
     coverage
-    """, "coverage"),
+    """,
+        "coverage",
+    ),
     code("""
     # the same table as the bureau head reads it: one column per standard, shares in percent
     (coverage[coverage["county"] == "ALL"]
@@ -135,12 +143,15 @@ QUICKSTART = [
     ranked by population and by how far over the threshold it is (`max_excess_minutes`).
     `failed_standards` says which circles it is outside. This is `uncovered_villages.gpkg`.
     """),
-    code("""
+    code(
+        """
     uncovered = result.uncovered
     print(len(uncovered), "of", len(villages), "villages fail at least one standard")
     uncovered[["village_id", "name", "setting", "population", "failed_standards", "n_failed",
                "max_excess_minutes"]].head(15)
-    """, "uncovered"),
+    """,
+        "uncovered",
+    ),
     md("""
     ## The map (地图)
 
@@ -148,12 +159,15 @@ QUICKSTART = [
     outside at least one circle; click a village for its population and travel times.
     The same map is `map.html` in the output folder, to send to the bureau.
     """),
-    code("""
+    code(
+        """
     from ynps_geo.report.maps import build_map
 
     m = build_map(result)
     m
-    """, "map"),
+    """,
+        "map",
+    ),
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -175,7 +189,7 @@ OWN_COUNTY = [
     4. see what goes wrong when the register's coordinate system is declared wrongly,
     5. see the errors a bad config gives.
     """),
-    code(SETUP),
+    code(SETUP.replace("import tempfile\n", "import tempfile\nimport warnings\n")),
     code("""
     from ynps_geo.datasets import generate_demo
 
@@ -226,7 +240,8 @@ OWN_COUNTY = [
     Rows the tool cannot use are never silently dropped: they are left out of the analysis,
     **counted** in `attrs`, and reported with a warning.
     """),
-    code("""
+    code(
+        """
     from ynps_geo.io.vector import read_facilities
 
     spec = {"path": gbk_csv.name, "crs": "gcj02", "x": "经度", "y": "纬度", "id": "编号",
@@ -242,12 +257,17 @@ OWN_COUNTY = [
     print("unknown types (left out):   ", facilities.attrs["unknown_types"])
     print("rows without coordinates:   ", facilities.attrs["dropped_no_coordinates"])
     print("declared coordinate system: ", facilities.attrs["declared_crs"])
-    """, "register"),
-    code("""
+    """,
+        "register",
+    ),
+    code(
+        """
     # how the Chinese type names were classified
     (facilities.groupby(["category", "subtype", "type_raw"]).size()
         .rename("facilities").reset_index())
-    """, "classified"),
+    """,
+        "classified",
+    ),
     md("""
     ## 2. The config, written by hand
 
@@ -255,7 +275,8 @@ OWN_COUNTY = [
     (`crs:`): a CSV without one is an error, never a guess. The village list here is in WGS84
     (GPS readings); the register is GCJ-02 (copied from Amap). Save the YAML as UTF-8.
     """),
-    code('''
+    code(
+        '''
     config_text = """\\
     name: 示范县 (my county)
     boundary: {path: boundary.geojson, crs: wgs84, name_field: name}
@@ -272,8 +293,11 @@ OWN_COUNTY = [
     config = data / "my_county.yaml"
     config.write_text(config_text, encoding="utf-8")
     print(config.read_text(encoding="utf-8"))
-    ''', "config"),
-    code("""
+    ''',
+        "config",
+    ),
+    code(
+        """
     from ynps_geo import workflows
 
     out2 = work / "results"
@@ -286,17 +310,23 @@ OWN_COUNTY = [
     print("notes for the report's method section:")
     for note in result.notes:
         print(" -", note)
-    """, "analyze"),
-    code("""
+    """,
+        "analyze",
+    ),
+    code(
+        """
     result.coverage[result.coverage["county"] == "ALL"]
-    """, "coverage"),
+    """,
+        "coverage",
+    ),
     md("""
     ## 3. A wrong `crs`: GCJ-02 declared as WGS84
 
     GCJ-02 (Amap, Tencent) shifts points by a few hundred metres in Yunnan. Declared as
     `wgs84`, every facility sits that far from where it really is.
     """),
-    code("""
+    code(
+        """
     from ynps_geo.errors import DataQualityWarning
 
     with warnings.catch_warnings():
@@ -304,7 +334,9 @@ OWN_COUNTY = [
         wrong = read_facilities({**spec, "crs": "wgs84"}, data)
     shift_m = facilities.to_crs(32647).distance(wrong.to_crs(32647))
     print(f"each facility is misplaced by {shift_m.min():.0f} to {shift_m.max():.0f} m")
-    """, "shift"),
+    """,
+        "shift",
+    ),
     md("""
     The tool checks every layer declared WGS84 against the county boundary: GCJ-02 points
     declared as WGS84 fall just outside it (by 100-700 m), and reading them as GCJ-02 brings
@@ -314,6 +346,7 @@ OWN_COUNTY = [
     """),
     code("""
     from ynps_geo.config import load_config
+
 
     def load_with_warnings(cfg_path):
         with warnings.catch_warnings(record=True) as caught:
@@ -336,7 +369,8 @@ OWN_COUNTY = [
     Yet the results change. Run the analysis with the wrong `crs` (`workflows.run` returns the
     results without writing files) and compare the 15-minute medical circle village by village:
     """),
-    code("""
+    code(
+        """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         wrong_result = workflows.run(load_config(wrong_config))
@@ -351,7 +385,9 @@ OWN_COUNTY = [
           f"({(diff > 0.5).sum()} villages by more than half a minute)")
     print(f"{len(flipped)} villages change in or out of the 15-minute medical circle")
     flipped
-    """, "wrong_crs_effect"),
+    """,
+        "wrong_crs_effect",
+    ),
     md("""
     Near the border the check does fire. Here is a register of village clinics (卫生室) whose
     real sites are 50-250 m inside the county line, with their coordinates copied from Amap
@@ -359,7 +395,8 @@ OWN_COUNTY = [
     land just outside the county and the loader warns; declared `gcj02`, there is no warning.
     (These clinics are constructed for the illustration.)
     """),
-    code("""
+    code(
+        """
     import geopandas as gpd
     import numpy as np
 
@@ -388,7 +425,9 @@ OWN_COUNTY = [
         print(f"border_clinics.csv declared {declared}: {len(msgs)} warning(s)")
         for m in msgs:
             print("   ", m)
-    """, "gcj_warning"),
+    """,
+        "gcj_warning",
+    ),
     md("""
     ## 4. A bad config gives a clear error
 
@@ -396,7 +435,8 @@ OWN_COUNTY = [
     `ValueError`, `OSError`...). The message names the file, the key or column, and the fix.
     A notebook or a cron job can catch it:
     """),
-    code('''
+    code(
+        """
     from ynps_geo.errors import YnpsGeoError
 
     mistakes = {
@@ -415,7 +455,9 @@ OWN_COUNTY = [
             print(f"{what}:\\n  {type(err).__name__}: {err}\\n")
         else:
             print(f"{what}: no error?!")
-    ''', "errors"),
+    """,
+        "errors",
+    ),
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -451,9 +493,12 @@ RESULTS = [
     (`urban` 城镇 / `rural` 农村). A standard only counts the people it applies to: the 10-li
     culture circle (10里文化圈) is rural, the 10-minute culture circle urban.
     """),
-    code("""
+    code(
+        """
     result.by_setting
-    """, "by_setting"),
+    """,
+        "by_setting",
+    ),
     code("""
     # side by side: urban vs rural share per standard
     (result.by_setting.pivot_table(index="standard_id", columns="setting",
@@ -467,9 +512,12 @@ RESULTS = [
     single county, as here, it is 0 or undefined), and the **urban-rural gap** (urban share
     minus rural share; the plan promises to narrow it).
     """),
-    code("""
+    code(
+        """
     result.equity
-    """, "equity"),
+    """,
+        "equity",
+    ),
     code("""
     from ynps_geo.coverage import gini
 
@@ -486,11 +534,14 @@ RESULTS = [
     a new facility helps most people. *Why* a village fails shows in its columns: the nearest
     facility for each standard and the time to it.
     """),
-    code("""
+    code(
+        """
     cols = ["name", "setting", "population", "failed_standards", "max_excess_minutes",
             "basic_services_90min_rural_minutes", "health_15min_minutes", "health_15min_facility"]
     result.uncovered[cols].head(12)
-    """, "uncovered"),
+    """,
+        "uncovered",
+    ),
     code("""
     # which standards fail most often, and for how many people
     failed = result.uncovered.assign(standard=result.uncovered["failed_standards"].str.split(","))
@@ -506,11 +557,14 @@ RESULTS = [
     travel mode: the area within the standard's threshold of a facility, with the population
     inside it and its area. This is `isochrones.gpkg`.
     """),
-    code("""
+    code(
+        """
     iso = result.isochrones
     print(type(iso).__name__, iso.crs)
     iso.drop(columns="geometry")
-    """, "isochrones"),
+    """,
+        "isochrones",
+    ),
     md("""
     ## 5. Capacity-aware access (2SFCA)
 
@@ -518,7 +572,8 @@ RESULTS = [
     catchment area, 2SFCA) also asks *how many people share it* (beds, doctors or places per
     1,000 people within reach). `result.access` holds it when the analysis computes it.
     """),
-    code("""
+    code(
+        """
     from IPython.display import Markdown, display
 
     access = result.access
@@ -529,7 +584,9 @@ RESULTS = [
             "*`result.access` is empty for this run: capacity-aware access (2SFCA) is described "
             "in the README.*"
         ))
-    """, "access"),
+    """,
+        "access",
+    ),
     md("""
     ## 6. The engine: `ynps_geo.kernels`
 
@@ -540,7 +597,8 @@ RESULTS = [
     source that is. This is how "minutes to the nearest health centre" is computed on the road
     network. It equals `scipy.sparse.csgraph.dijkstra(..., min_only=True)`.
     """),
-    code("""
+    code(
+        """
     import numpy as np
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
@@ -550,7 +608,7 @@ RESULTS = [
     # 6 nodes, directed edges (u, v, minutes); two facilities at nodes 0 and 5
     edges = [(0, 1, 4.0), (1, 0, 4.0), (1, 2, 3.0), (2, 1, 3.0), (2, 3, 7.0), (3, 2, 7.0),
              (3, 4, 2.0), (4, 3, 2.0), (4, 5, 6.0), (5, 4, 6.0), (0, 2, 9.0), (1, 4, 12.0)]
-    u, v, w = map(np.array, zip(*edges))
+    u, v, w = map(np.array, zip(*edges, strict=True))
     g = csr_matrix((w, (u.astype(int), v.astype(int))), shape=(6, 6))
     sources = np.array([0, 5])
 
@@ -564,14 +622,17 @@ RESULTS = [
     # with a cutoff (inclusive): nodes farther than 6 minutes are unreached (inf, -1)
     print("within 6 minutes:", multi_source_dijkstra(g.indptr, g.indices, g.data, sources,
                                                      cutoff=6.0))
-    """, "dijkstra"),
+    """,
+        "dijkstra",
+    ),
     md("""
     **`cost_distance`**: on a raster of per-cell crossing costs (minutes to walk across one
     cell, `inf` where impassable: a river, a cliff), the accumulated cost from the nearest
     source cell, moving to 4, 8 or 16 neighbours. This is the off-road walking leg on
     mountain terrain. With 8 neighbours it equals scikit-image's `MCP_Geometric`.
     """),
-    code("""
+    code(
+        """
     cost = np.ones((5, 6))
     cost[:, 3] = np.inf          # a river with one bridge
     cost[2, 3] = 1.0
@@ -586,7 +647,9 @@ RESULTS = [
     else:
         ref, _ = MCP_Geometric(cost, fully_connected=True).find_costs([(0, 0)])
         print("equal to skimage MCP_Geometric:", np.allclose(acc, ref))
-    """, "cost_distance"),
+    """,
+        "cost_distance",
+    ),
 ]
 
 
@@ -599,8 +662,11 @@ BOOKS = {
 
 def build(name: str) -> nbformat.NotebookNode:
     nb = new_notebook(cells=BOOKS[name])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{Path(name).stem[:2]}-{i:02d}"

@@ -48,33 +48,63 @@ from ynps_geo.report.inline import css_with_data_uris  # noqa: E402
 
 #: (npm package, version, licence, homepage, [(path in package, asset name, kind)])
 PACKAGES: list[tuple[str, str, str, str, list[tuple[str, str, str]]]] = [
-    ("leaflet", "1.9.4", "BSD-2-Clause", "https://leafletjs.com", [
-        ("package/dist/leaflet.js", "leaflet.js", "js"),
-        ("package/dist/leaflet.css", "leaflet.css", "css"),
-        ("package/LICENSE", "LICENSE.leaflet.txt", "text"),
-    ]),
-    ("leaflet.markercluster", "1.5.3", "MIT", "https://github.com/Leaflet/Leaflet.markercluster", [
-        ("package/dist/leaflet.markercluster.js", "leaflet.markercluster.js", "js"),
-        ("package/dist/MarkerCluster.css", "MarkerCluster.css", "css"),
-        ("package/dist/MarkerCluster.Default.css", "MarkerCluster.Default.css", "css"),
-        ("package/MIT-LICENCE.txt", "LICENSE.markercluster.txt", "text"),
-    ]),
-    ("leaflet.fullscreen", "3.0.2", "MIT", "https://github.com/brunob/leaflet.fullscreen", [
-        ("package/Control.FullScreen.js", "Control.FullScreen.js", "js"),
-        ("package/Control.FullScreen.css", "Control.FullScreen.css", "css"),
-        ("package/LICENSE", "LICENSE.fullscreen.txt", "text"),
-    ]),
-    ("leaflet-measure", "3.1.0", "MIT", "https://github.com/ljagis/leaflet-measure", [
-        ("package/dist/leaflet-measure.js", "leaflet-measure.js", "js"),
-        ("package/dist/leaflet-measure.cn.js", "leaflet-measure.cn.js", "js"),
-        ("package/dist/leaflet-measure.css", "leaflet-measure.css", "css"),
-        ("package/LICENSE", "LICENSE.measure.txt", "text"),
-    ]),
-    ("leaflet-search", "2.9.7", "MIT", "https://github.com/stefanocudini/leaflet-search", [
-        ("package/dist/leaflet-search.min.js", "leaflet-search.min.js", "js"),
-        ("package/dist/leaflet-search.min.css", "leaflet-search.min.css", "css"),
-        ("package/license.txt", "LICENSE.search.txt", "text"),
-    ]),
+    (
+        "leaflet",
+        "1.9.4",
+        "BSD-2-Clause",
+        "https://leafletjs.com",
+        [
+            ("package/dist/leaflet.js", "leaflet.js", "js"),
+            ("package/dist/leaflet.css", "leaflet.css", "css"),
+            ("package/LICENSE", "LICENSE.leaflet.txt", "text"),
+        ],
+    ),
+    (
+        "leaflet.markercluster",
+        "1.5.3",
+        "MIT",
+        "https://github.com/Leaflet/Leaflet.markercluster",
+        [
+            ("package/dist/leaflet.markercluster.js", "leaflet.markercluster.js", "js"),
+            ("package/dist/MarkerCluster.css", "MarkerCluster.css", "css"),
+            ("package/dist/MarkerCluster.Default.css", "MarkerCluster.Default.css", "css"),
+            ("package/MIT-LICENCE.txt", "LICENSE.markercluster.txt", "text"),
+        ],
+    ),
+    (
+        "leaflet.fullscreen",
+        "3.0.2",
+        "MIT",
+        "https://github.com/brunob/leaflet.fullscreen",
+        [
+            ("package/Control.FullScreen.js", "Control.FullScreen.js", "js"),
+            ("package/Control.FullScreen.css", "Control.FullScreen.css", "css"),
+            ("package/LICENSE", "LICENSE.fullscreen.txt", "text"),
+        ],
+    ),
+    (
+        "leaflet-measure",
+        "3.1.0",
+        "MIT",
+        "https://github.com/ljagis/leaflet-measure",
+        [
+            ("package/dist/leaflet-measure.js", "leaflet-measure.js", "js"),
+            ("package/dist/leaflet-measure.cn.js", "leaflet-measure.cn.js", "js"),
+            ("package/dist/leaflet-measure.css", "leaflet-measure.css", "css"),
+            ("package/LICENSE", "LICENSE.measure.txt", "text"),
+        ],
+    ),
+    (
+        "leaflet-search",
+        "2.9.7",
+        "MIT",
+        "https://github.com/stefanocudini/leaflet-search",
+        [
+            ("package/dist/leaflet-search.min.js", "leaflet-search.min.js", "js"),
+            ("package/dist/leaflet-search.min.css", "leaflet-search.min.css", "css"),
+            ("package/license.txt", "LICENSE.search.txt", "text"),
+        ],
+    ),
 ]
 
 
@@ -113,7 +143,10 @@ def _licenses_md() -> str:
 def _fetch(pkg: str, version: str, workdir: Path) -> Path:
     out = subprocess.run(
         ["npm", "pack", f"{pkg}@{version}", "--silent"],
-        cwd=workdir, check=True, capture_output=True, text=True,
+        cwd=workdir,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     tgz = workdir / out.stdout.strip().splitlines()[-1]
     dest = workdir / f"{pkg}-{version}"
@@ -142,8 +175,10 @@ def vendor(assets: Path = ASSETS) -> list[Path]:
                 else:
                     shutil.copyfile(src, dest)
                 written.append(dest)
-                print(f"{pkg}@{version}: {rel} -> {dest.relative_to(REPO)} "
-                      f"({dest.stat().st_size:,} bytes)")
+                print(
+                    f"{pkg}@{version}: {rel} -> {dest.relative_to(REPO)} "
+                    f"({dest.stat().st_size:,} bytes)"
+                )
     lic = assets / "LICENSES.md"
     lic.write_text(_licenses_md(), encoding="utf-8")
     written.append(lic)

@@ -42,8 +42,14 @@ CHROMIUM_ARGS: tuple[str, ...] = (
     "--host-resolver-rules=MAP * ~NOTFOUND",
 )
 
-_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "chromium",
-               "chromium-browser", "google-chrome", "google-chrome-stable")
+_CANDIDATES = (
+    "/usr/lib/chromium/chromium",
+    "/usr/bin/chromium",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+)
 
 #: Console messages that only say a network resource (a map tile) failed: expected offline.
 NETWORK_ERROR_MARKERS: tuple[str, ...] = ("Failed to load resource", "net::ERR_")
@@ -76,8 +82,11 @@ class BrowserResult:
     @property
     def js_errors(self) -> list[str]:
         """Page errors plus console errors that are not about a failed network resource."""
-        console = [m for m in self.console_errors
-                   if not any(marker in m for marker in NETWORK_ERROR_MARKERS)]
+        console = [
+            m
+            for m in self.console_errors
+            if not any(marker in m for marker in NETWORK_ERROR_MARKERS)
+        ]
         return [*self.page_errors, *console]
 
 
@@ -102,8 +111,10 @@ def require_browser() -> str:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        _skip_or_fail("the 'playwright' package is not installed (pip install playwright; "
-                      "no browser download is needed, a system Chromium is used)")
+        _skip_or_fail(
+            "the 'playwright' package is not installed (pip install playwright; "
+            "no browser download is needed, a system Chromium is used)"
+        )
     exe = chromium_executable()
     if exe is None:
         _skip_or_fail("no Chromium found (apt install chromium, or set YNPS_CHROMIUM)")
@@ -161,15 +172,21 @@ def load_in_chromium(
 
     with tempfile.TemporaryDirectory(prefix="ynps-chromium-") as profile, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=exe, headless=True, args=list(CHROMIUM_ARGS),
-            viewport={"width": width, "height": height}, offline=False,
+            profile,
+            executable_path=exe,
+            headless=True,
+            args=list(CHROMIUM_ARGS),
+            viewport={"width": width, "height": height},
+            offline=False,
             locale="zh-CN",
         )
         try:
             context.route("**/*", route)
             page = context.pages[0] if context.pages else context.new_page()
-            page.on("console", lambda m: res.console_errors.append(m.text)
-                    if m.type == "error" else None)
+            page.on(
+                "console",
+                lambda m: res.console_errors.append(m.text) if m.type == "error" else None,
+            )
             page.on("pageerror", lambda e: res.page_errors.append(str(e)))
             page.goto(url, wait_until="load", timeout=timeout_ms)
             page.wait_for_timeout(settle_ms)

@@ -16,8 +16,14 @@ from ynps_geo.errors import ValidationError
 ZONES = [(10.0, 1.0), (20.0, 0.68), (30.0, 0.22)]
 
 
-def pysal_2sfca(cost: np.ndarray, demand: np.ndarray, supply: np.ndarray, threshold: float,
-                weight_fn=None, enhanced: bool = False) -> np.ndarray:
+def pysal_2sfca(
+    cost: np.ndarray,
+    demand: np.ndarray,
+    supply: np.ndarray,
+    threshold: float,
+    weight_fn=None,
+    enhanced: bool = False,
+) -> np.ndarray:
     """pysal ``access`` on the same matrix; unreachable pairs are left out of the cost table.
 
     pysal gives nan to demand locations with nothing in reach; ours gives 0, so nan -> 0.
@@ -26,16 +32,29 @@ def pysal_2sfca(cost: np.ndarray, demand: np.ndarray, supply: np.ndarray, thresh
     nd, ns = cost.shape
     dem = pd.DataFrame({"geoid": [f"d{i}" for i in range(nd)], "pop": demand})
     sup = pd.DataFrame({"geoid": [f"s{j}" for j in range(ns)], "cap": supply})
-    rows = [(f"d{i}", f"s{j}", float(cost[i, j]))
-            for i in range(nd) for j in range(ns) if np.isfinite(cost[i, j])]
+    rows = [
+        (f"d{i}", f"s{j}", float(cost[i, j]))
+        for i in range(nd)
+        for j in range(ns)
+        if np.isfinite(cost[i, j])
+    ]
     cdf = pd.DataFrame(rows, columns=["origin", "dest", "cost"])
     with warnings.catch_warnings():
         # pysal access 1.1.x trips pandas deprecation warnings (set_index(inplace=True)...)
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        a = access.Access(demand_df=dem, demand_index="geoid", demand_value="pop",
-                          supply_df=sup, supply_index="geoid", supply_value="cap",
-                          cost_df=cdf, cost_origin="origin", cost_dest="dest", cost_name="cost")
+        a = access.Access(
+            demand_df=dem,
+            demand_index="geoid",
+            demand_value="pop",
+            supply_df=sup,
+            supply_index="geoid",
+            supply_value="cap",
+            cost_df=cdf,
+            cost_origin="origin",
+            cost_dest="dest",
+            cost_name="cost",
+        )
         if enhanced:
             out = a.enhanced_two_stage_fca(max_cost=threshold, weight_fn=weight_fn)
         else:
@@ -108,9 +127,11 @@ def test_callable_decay_scalar_and_vector() -> None:
     b = two_step_fca(COST, POP, CAP, 30.0, zones=ZONES)
     np.testing.assert_allclose(a, b, rtol=1e-15)
     g = access.weights.gaussian(7.0)  # vectorised
-    np.testing.assert_allclose(two_step_fca(COST, POP, CAP, 30.0, decay=g),
-                               two_step_fca(COST, POP, CAP, 30.0, decay="gaussian", sigma=7.0),
-                               rtol=1e-15)
+    np.testing.assert_allclose(
+        two_step_fca(COST, POP, CAP, 30.0, decay=g),
+        two_step_fca(COST, POP, CAP, 30.0, decay="gaussian", sigma=7.0),
+        rtol=1e-15,
+    )
 
 
 def test_zone_weights_inclusive_bounds_and_zero_beyond() -> None:
@@ -164,8 +185,7 @@ def problems(draw: st.DrawFn, thresholds: list[float]) -> tuple:
     return cost, demand, supply, threshold
 
 
-_settings = settings(max_examples=60, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+_settings = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @_settings
@@ -173,8 +193,7 @@ _settings = settings(max_examples=60, deadline=None,
 def test_classic_matches_pysal(p: tuple) -> None:
     cost, demand, supply, thr = p
     ours = two_step_fca(cost, demand, supply, thr)
-    np.testing.assert_allclose(ours, pysal_2sfca(cost, demand, supply, thr), rtol=1e-9,
-                               atol=1e-12)
+    np.testing.assert_allclose(ours, pysal_2sfca(cost, demand, supply, thr), rtol=1e-9, atol=1e-12)
 
 
 @_settings
@@ -203,16 +222,29 @@ def test_gaussian_matches_pysal(p: tuple, rel_sigma: float) -> None:
 
 
 def _villages() -> pd.DataFrame:
-    return pd.DataFrame({"village_id": ["v1", "v2"], "county": ["A", "B"],
-                         "population": [100, 50], "setting": ["rural", "urban"]})
+    return pd.DataFrame(
+        {
+            "village_id": ["v1", "v2"],
+            "county": ["A", "B"],
+            "population": [100, 50],
+            "setting": ["rural", "urban"],
+        }
+    )
 
 
 def test_access_table_excludes_and_lists_missing_capacity() -> None:
     fac = pd.DataFrame({"facility_id": ["h1", "h2", "h3"], "beds": [3.0, np.nan, 6.0]})
     cost = np.array([[5.0, 1.0, 12.0], [np.inf, 2.0, 10.0]])
     df = access_table(_villages(), fac, cost, "beds", 10.0)
-    assert list(df.columns) == ["village_id", "county", "setting", "population",
-                                "facilities_in_reach", "access_ratio", "access_per_1000"]
+    assert list(df.columns) == [
+        "village_id",
+        "county",
+        "setting",
+        "population",
+        "facilities_in_reach",
+        "access_ratio",
+        "access_per_1000",
+    ]
     assert df.attrs["missing_capacity"] == ["h2"]
     assert any("lower bounds" in n for n in df.attrs["notes"])
     np.testing.assert_allclose(df["access_per_1000"], [30.0, 120.0])
@@ -230,8 +262,9 @@ def test_access_table_without_capacity_column_is_nan() -> None:
 def test_access_table_count_and_decay() -> None:
     fac = pd.DataFrame({"facility_id": ["p1", "p2"]})
     df = access_table(_villages(), fac, COST, "count", 30.0, zones=ZONES)
-    np.testing.assert_allclose(df["access_ratio"],
-                               two_step_fca(COST, POP, np.ones(2), 30.0, zones=ZONES))
+    np.testing.assert_allclose(
+        df["access_ratio"], two_step_fca(COST, POP, np.ones(2), 30.0, zones=ZONES)
+    )
     assert df.attrs["missing_capacity"] == []
 
 

@@ -24,15 +24,15 @@ from ynps_geo.report import maps
 CHECKS = {
     "villages": "document.querySelectorAll('path.ynps-village').length",
     "red": "Array.from(document.querySelectorAll('path.ynps-village'))"
-           ".filter(function (p) { return p.getAttribute('fill') === '#d62728'; }).length",
+    ".filter(function (p) { return p.getAttribute('fill') === '#d62728'; }).length",
     "control_labels": "Array.from(document.querySelectorAll('.leaflet-control-layers label'))"
-                      ".map(function (l) { return l.textContent.trim(); })",
+    ".map(function (l) { return l.textContent.trim(); })",
     "legend": "(document.querySelector('.ynps-legend') || {}).textContent || ''",
     "clusters": "document.querySelectorAll('.ynps-cluster, .ynps-fac-icon').length",
     "counties": "document.querySelectorAll('.ynps-county-label').length",
     "controls": "['leaflet-control-zoom-fullscreen', 'leaflet-control-measure', "
-                "'leaflet-control-search'].map(function (c) "
-                "{ return document.getElementsByClassName(c).length; })",
+    "'leaflet-control-search'].map(function (c) "
+    "{ return document.getElementsByClassName(c).length; })",
 }
 
 
@@ -54,9 +54,7 @@ def _open_popup(page, query: str = "村1") -> None:  # type: ignore[no-untyped-d
     page.wait_for_timeout(1000)
 
 
-def _check(
-    path: Path, shot: Path, expected_layers: list[str], query: str = "村1"
-) -> BrowserResult:
+def _check(path: Path, shot: Path, expected_layers: list[str], query: str = "村1") -> BrowserResult:
     checks = dict(
         CHECKS,
         search_hits="document.querySelectorAll('.search-tip').length",
@@ -76,8 +74,9 @@ def _check(
     assert all(n > 0 for n in res.dom_checks["controls"]), res.dom_checks["controls"]
     assert shot.is_file() and shot.stat().st_size > 10_000
     # every request that tried to leave the machine was a map tile
-    assert all(re.search(r"\.png|wmts|/\d+/\d+/\d+", u) for u in res.blocked_requests), \
+    assert all(re.search(r"\.png|wmts|/\d+/\d+/\d+", u) for u in res.blocked_requests), (
         res.blocked_requests[:5]
+    )
     return res
 
 

@@ -75,8 +75,14 @@ def test_outside_china_is_identity() -> None:
 def test_vectorised_shapes_and_nan() -> None:
     lon = np.array([[100.0, 101.0], [102.0, np.nan]])
     lat = np.array([[25.0, 25.5], [26.0, 26.0]])
-    for func in (wgs84_to_gcj02, gcj02_to_wgs84, gcj02_to_bd09, bd09_to_gcj02, bd09_to_wgs84,
-                 wgs84_to_bd09):
+    for func in (
+        wgs84_to_gcj02,
+        gcj02_to_wgs84,
+        gcj02_to_bd09,
+        bd09_to_gcj02,
+        bd09_to_wgs84,
+        wgs84_to_bd09,
+    ):
         out_lon, out_lat = func(lon, lat)
         assert out_lon.shape == (2, 2) and out_lat.shape == (2, 2)
         assert np.isnan(out_lon[1, 1])

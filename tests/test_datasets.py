@@ -160,8 +160,17 @@ def test_population_raster_matches_villages(demo: Path) -> None:
 def test_facilities(demo: Path) -> None:
     rows = _facilities(demo)
     assert (demo / "facilities.csv").read_bytes().startswith(b"\xef\xbb\xbf")
-    assert set(rows[0]) == {"fid", "name", "type", "lng", "lat", "beds", "doctors", "places",
-                            "area_m2"}
+    assert set(rows[0]) == {
+        "fid",
+        "name",
+        "type",
+        "lng",
+        "lat",
+        "beds",
+        "doctors",
+        "places",
+        "area_m2",
+    }
     types = {r["type"] for r in rows}
     assert types == set(FACILITY_TYPES)
     assert len({r["fid"] for r in rows}) == len(rows)
@@ -207,8 +216,17 @@ def test_roads_osm(demo: Path) -> None:
         assert "highway" in tags
         ways.append((refs, tags))
     classes = {t["highway"] for _, t in ways}
-    assert {"trunk", "primary", "secondary", "tertiary", "unclassified", "track",
-            "residential", "path", "footway"} <= classes
+    assert {
+        "trunk",
+        "primary",
+        "secondary",
+        "tertiary",
+        "unclassified",
+        "track",
+        "residential",
+        "path",
+        "footway",
+    } <= classes
     assert any(t.get("oneway") == "yes" for _, t in ways)
     assert any("maxspeed" in t for _, t in ways)
     # the bridge crosses a road without sharing a node with it
@@ -217,8 +235,11 @@ def test_roads_osm(demo: Path) -> None:
     refs, tags = bridges[0]
     assert tags.get("layer") == "1"
     bline = LineString([nodes[r] for r in refs])
-    crossed = [r for r, t in ways if t.get("bridge") != "yes"
-               and LineString([nodes[n] for n in r]).crosses(bline)]
+    crossed = [
+        r
+        for r, t in ways
+        if t.get("bridge") != "yes" and LineString([nodes[n] for n in r]).crosses(bline)
+    ]
     assert crossed
     assert all(not set(r) & set(refs) for r in crossed)
 
@@ -230,8 +251,13 @@ def test_some_villages_have_no_road(demo: Path) -> None:
         tags = {t.get("k"): t.get("v") for t in w.iter("tag")}
         if tags["highway"] not in ("path", "footway"):
             road_nodes.update(nd.get("ref") for nd in w.iter("nd"))
-    pts = np.array([(float(n.get("lon")), float(n.get("lat"))) for n in root.iter("node")
-                    if n.get("id") in road_nodes])
+    pts = np.array(
+        [
+            (float(n.get("lon")), float(n.get("lat")))
+            for n in root.iter("node")
+            if n.get("id") in road_nodes
+        ]
+    )
     far = 0
     for r in _villages(demo):
         dx = (pts[:, 0] - float(r["lon"])) * 100_000

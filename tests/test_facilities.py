@@ -141,8 +141,7 @@ def test_every_subtype_and_category_self_classifies() -> None:
 
 
 def test_contract_categories_present() -> None:
-    for cat in ("health", "school", "kindergarten", "childcare", "eldercare", "culture",
-                "fitness"):
+    for cat in ("health", "school", "kindergarten", "childcare", "eldercare", "culture", "fitness"):
         assert cat in CATEGORIES
 
 
@@ -164,12 +163,30 @@ def test_contract_categories_present() -> None:
         ({"amenity": "arts_centre"}, ("culture", "culture_hall")),
         ({"amenity": "theatre"}, ("culture", "theatre")),
         ({"amenity": "townhall"}, ("government", "town_hall")),
-        ({"amenity": "social_facility", "social_facility": "nursing_home",
-          "social_facility:for": "senior"}, ("eldercare", "elder_care_institution")),
-        ({"amenity": "social_facility", "social_facility": "assisted_living",
-          "social_facility:for": "senior"}, ("eldercare", "elder_care_institution")),
-        ({"amenity": "social_facility", "social_facility": "group_home",
-          "social_facility:for": "senior"}, ("eldercare", "elder_care_institution")),
+        (
+            {
+                "amenity": "social_facility",
+                "social_facility": "nursing_home",
+                "social_facility:for": "senior",
+            },
+            ("eldercare", "elder_care_institution"),
+        ),
+        (
+            {
+                "amenity": "social_facility",
+                "social_facility": "assisted_living",
+                "social_facility:for": "senior",
+            },
+            ("eldercare", "elder_care_institution"),
+        ),
+        (
+            {
+                "amenity": "social_facility",
+                "social_facility": "group_home",
+                "social_facility:for": "senior",
+            },
+            ("eldercare", "elder_care_institution"),
+        ),
         ({"leisure": "sports_centre"}, ("fitness", "sports_centre")),
         ({"leisure": "pitch"}, ("fitness", "pitch")),
         ({"leisure": "pitch", "sport": "soccer"}, ("fitness", "football_pitch")),
@@ -216,10 +233,16 @@ def test_classify_osm(tags: dict[str, str], expected: tuple[str, str]) -> None:
         {"amenity": "pharmacy"},
         {"amenity": "restaurant"},
         {"healthcare": "pharmacy"},
-        {"amenity": "social_facility", "social_facility": "group_home",
-         "social_facility:for": "disabled"},
-        {"amenity": "social_facility", "social_facility": "nursing_home",
-         "social_facility:for": "child"},
+        {
+            "amenity": "social_facility",
+            "social_facility": "group_home",
+            "social_facility:for": "disabled",
+        },
+        {
+            "amenity": "social_facility",
+            "social_facility": "nursing_home",
+            "social_facility:for": "child",
+        },
         {},
         {"name": "某某小学"},
     ],

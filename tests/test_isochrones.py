@@ -21,8 +21,11 @@ def _centres_inside(geom, grid: GridSpec) -> np.ndarray:  # type: ignore[no-unty
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from([0.0, 5.0, 9.99, 10.0, 10.01, 30.0, np.inf]), min_size=100,
-                max_size=100))
+@given(
+    st.lists(
+        st.sampled_from([0.0, 5.0, 9.99, 10.0, 10.01, 30.0, np.inf]), min_size=100, max_size=100
+    )
+)
 def test_inside_exactly_when_within_threshold(values: list[float]) -> None:
     cells = np.array(values).reshape(G.shape)
     geom = isochrone_geometry(cells, 10.0, G)

@@ -250,8 +250,9 @@ def grid_graph_16(cost: np.ndarray) -> sp.csr_matrix:
 def test_cost_distance_16(r) -> None:
     cost, src = r
     ours = kernels.cost_distance(cost, src, connectivity=16)
-    ref = dijkstra(grid_graph_16(cost), indices=src[:, 0] * cost.shape[1] + src[:, 1],
-                   min_only=True).reshape(cost.shape)
+    ref = dijkstra(
+        grid_graph_16(cost), indices=src[:, 0] * cost.shape[1] + src[:, 1], min_only=True
+    ).reshape(cost.shape)
     assert np.array_equal(np.isinf(ours), np.isinf(ref))
     fin = np.isfinite(ref)
     np.testing.assert_allclose(ours[fin], ref[fin], rtol=RTOL, atol=0)
@@ -325,8 +326,7 @@ def positive_graphs(draw: st.DrawFn) -> tuple:
     b = np.array(draw(st.lists(st.integers(0, n - 1), min_size=m, max_size=m)), dtype=np.int64)
     # small integer weights: many equal distances through different sources (ties)
     w = np.array(
-        draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0, 7.25, np.inf]), min_size=m,
-                      max_size=m))
+        draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 3.0, 7.25, np.inf]), min_size=m, max_size=m))
     )
     k = draw(st.integers(1, min(n, 6) + 1))
     sources = np.array(draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k)))
@@ -349,9 +349,7 @@ def test_buckets_equal_heap(g, cutoff) -> None:
 
 def test_buckets_tie_rule_prefers_smaller_source_position() -> None:
     # node 2 is at distance 1 from both sources; the smaller position (1) must win
-    indptr, indices, weights = to_csr(
-        3, np.array([0, 1]), np.array([2, 2]), np.array([1.0, 1.0])
-    )
+    indptr, indices, weights = to_csr(3, np.array([0, 1]), np.array([2, 2]), np.array([1.0, 1.0]))
     for method in (HEAP, BUCKETS):
         dist, nearest = _dij.multi_source_dijkstra(
             indptr, indices, weights, np.array([1, 0]), np.inf, method
@@ -468,9 +466,21 @@ def test_buckets_chunked_bucket_and_partitions() -> None:
         nearest = np.empty(n, dtype=np.int64)
         # scratch given (room=1, as the public wrapper does) or allocated by the kernel
         _buckets.msd_buckets_into(
-            indptr, indices, weights, sources, np.inf, dist, nearest, invd, ring, maxdeg,
-            parts, np.empty(0, dtype=np.int64), np.empty(room * 2 * n),
-            np.empty(room * (m + k), np.int32), np.empty(room * (m + k), np.int32),
+            indptr,
+            indices,
+            weights,
+            sources,
+            np.inf,
+            dist,
+            nearest,
+            invd,
+            ring,
+            maxdeg,
+            parts,
+            np.empty(0, dtype=np.int64),
+            np.empty(room * 2 * n),
+            np.empty(room * (m + k), np.int32),
+            np.empty(room * (m + k), np.int32),
         )
         np.testing.assert_array_equal(dist, dh)
         np.testing.assert_array_equal(nearest, nh)

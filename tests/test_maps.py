@@ -18,15 +18,35 @@ from ynps_geo.model.standards import PlanStandard  # noqa: E402
 from ynps_geo.report import inline, maps  # noqa: E402
 
 STANDARDS = [
-    PlanStandard(id="health_15min", kind="circle", title_zh="15分钟医疗服务圈",
-                 title_en="15-minute medical service circle", facilities=(("health",),),
-                 threshold=15, unit="min", mode={"urban": "walk", "rural": "drive"}),
-    PlanStandard(id="school_30min", kind="circle", title_zh="30分钟上学圈",
-                 title_en="30-minute school circle", facilities=(("school",),),
-                 threshold=30, unit="min"),
-    PlanStandard(id="culture_5km", kind="circle", title_zh="农村5公里文化圈",
-                 title_en="5 km rural culture circle", facilities=(("culture",),),
-                 threshold=5, unit="km", applies_to="rural"),
+    PlanStandard(
+        id="health_15min",
+        kind="circle",
+        title_zh="15分钟医疗服务圈",
+        title_en="15-minute medical service circle",
+        facilities=(("health",),),
+        threshold=15,
+        unit="min",
+        mode={"urban": "walk", "rural": "drive"},
+    ),
+    PlanStandard(
+        id="school_30min",
+        kind="circle",
+        title_zh="30分钟上学圈",
+        title_en="30-minute school circle",
+        facilities=(("school",),),
+        threshold=30,
+        unit="min",
+    ),
+    PlanStandard(
+        id="culture_5km",
+        kind="circle",
+        title_zh="农村5公里文化圈",
+        title_en="5 km rural culture circle",
+        facilities=(("culture",),),
+        threshold=5,
+        unit="km",
+        applies_to="rural",
+    ),
 ]
 CATEGORIES = ("health", "school", "culture")
 
@@ -43,8 +63,9 @@ def _wiggly_box(x0: float, y0: float, x1: float, y1: float, n: int) -> Polygon:
     return Polygon(np.vstack([bottom, right, top, left]))
 
 
-def make_result(n_villages: int = 30, boundary_vertices: int = 4, seed: int = 0,
-                with_people: bool = True) -> AnalysisResult:
+def make_result(
+    n_villages: int = 30, boundary_vertices: int = 4, seed: int = 0, with_people: bool = True
+) -> AnalysisResult:
     """A small synthetic analysis: 2 counties, villages, 3 facility categories, isochrones."""
     rng = np.random.default_rng(seed)
     if boundary_vertices > 4:
@@ -60,9 +81,13 @@ def make_result(n_villages: int = 30, boundary_vertices: int = 4, seed: int = 0,
     setting = np.where(rng.random(n_villages) < 0.3, "urban", "rural")
     pop = rng.integers(200, 4000, n_villages)
     pop[0] = 2300
-    vil = {"village_id": [f"V{i:04d}" for i in range(n_villages)],
-           "name": [f"村{i}号" for i in range(n_villages)], "county": county,
-           "population": pop, "setting": setting}
+    vil = {
+        "village_id": [f"V{i:04d}" for i in range(n_villages)],
+        "name": [f"村{i}号" for i in range(n_villages)],
+        "county": county,
+        "population": pop,
+        "setting": setting,
+    }
     for s in STANDARDS:
         vals = rng.uniform(1, 60 if s.unit == "min" else 12, n_villages)
         applies = np.array([s.applies(st) for st in setting])
@@ -74,31 +99,64 @@ def make_result(n_villages: int = 30, boundary_vertices: int = 4, seed: int = 0,
         vil[s.covered_column] = applies & (vals <= s.threshold)
         vil[f"{s.id}_applies"] = applies
         vil[f"{s.id}_facility_id"] = [f"F{j}" for j in range(n_villages)]
-        vil[f"{s.id}_facility"] = ["勐腊乡卫生院" if s.id == "health_15min" else f"设施{j}"
-                                   for j in range(n_villages)]
+        vil[f"{s.id}_facility"] = [
+            "勐腊乡卫生院" if s.id == "health_15min" else f"设施{j}" for j in range(n_villages)
+        ]
     villages = gpd.GeoDataFrame(vil, geometry=gpd.points_from_xy(xs, ys), crs=4326)
 
     rows = []
     for i, cat in enumerate(CATEGORIES * 4):
-        rows.append({"facility_id": f"F{i}", "name": f"{cat}设施{i}", "category": cat,
-                     "subtype": {"health": "township_health_centre", "school": "primary_school",
-                                 "culture": "culture_station"}[cat],
-                     "type_raw": "中心卫生院" if cat == "health" else "", "source": "register.xlsx",
-                     "beds": 40.0 if cat == "health" else np.nan,
-                     "geometry": Point(100.05 + 0.07 * i, 25.1 + 0.02 * (i % 10))})
+        rows.append(
+            {
+                "facility_id": f"F{i}",
+                "name": f"{cat}设施{i}",
+                "category": cat,
+                "subtype": {
+                    "health": "township_health_centre",
+                    "school": "primary_school",
+                    "culture": "culture_station",
+                }[cat],
+                "type_raw": "中心卫生院" if cat == "health" else "",
+                "source": "register.xlsx",
+                "beds": 40.0 if cat == "health" else np.nan,
+                "geometry": Point(100.05 + 0.07 * i, 25.1 + 0.02 * (i % 10)),
+            }
+        )
     facilities = gpd.GeoDataFrame(rows, crs=4326)
 
     ring = Point(100.25, 25.25).buffer(0.15)
     with_hole = ring.difference(Point(100.25, 25.25).buffer(0.05))
     iso_rows = [
-        {"county": "西县", "standard_id": "health_15min", "mode": "drive", "threshold": 15.0,
-         "unit": "min", "population_inside": 12345.0, "area_km2": 210.5, "geometry": with_hole},
-        {"county": "东县", "standard_id": "school_30min", "mode": "walk", "threshold": 30.0,
-         "unit": "min", "population_inside": 5000.0, "area_km2": 80.0,
-         "geometry": Point(100.75, 25.25).buffer(0.1)},
-        {"county": "东县", "standard_id": "culture_5km", "mode": "distance", "threshold": 5.0,
-         "unit": "km", "population_inside": 3000.0, "area_km2": 70.0,
-         "geometry": Point(100.7, 25.3).buffer(0.05)},
+        {
+            "county": "西县",
+            "standard_id": "health_15min",
+            "mode": "drive",
+            "threshold": 15.0,
+            "unit": "min",
+            "population_inside": 12345.0,
+            "area_km2": 210.5,
+            "geometry": with_hole,
+        },
+        {
+            "county": "东县",
+            "standard_id": "school_30min",
+            "mode": "walk",
+            "threshold": 30.0,
+            "unit": "min",
+            "population_inside": 5000.0,
+            "area_km2": 80.0,
+            "geometry": Point(100.75, 25.25).buffer(0.1),
+        },
+        {
+            "county": "东县",
+            "standard_id": "culture_5km",
+            "mode": "distance",
+            "threshold": 5.0,
+            "unit": "km",
+            "population_inside": 3000.0,
+            "area_km2": 70.0,
+            "geometry": Point(100.7, 25.3).buffer(0.05),
+        },
     ]
     isochrones = gpd.GeoDataFrame(iso_rows, crs=4326)
 
@@ -106,19 +164,39 @@ def make_result(n_villages: int = 30, boundary_vertices: int = 4, seed: int = 0,
     for c in ("西县", "东县", "ALL"):
         for j, s in enumerate(STANDARDS):
             share = 0.4 + 0.25 * j if c != "东县" else 0.9
-            cov_rows.append({"county": c, "standard_id": s.id, "population": 10000,
-                             "population_covered": 10000 * share, "share_covered": share,
-                             "villages": 15, "villages_uncovered": 5})
+            cov_rows.append(
+                {
+                    "county": c,
+                    "standard_id": s.id,
+                    "population": 10000,
+                    "population_covered": 10000 * share,
+                    "share_covered": share,
+                    "villages": 15,
+                    "villages_uncovered": 5,
+                }
+            )
     people = None
     if with_people:
         gx, gy = np.meshgrid(np.linspace(100.01, 100.99, 60), np.linspace(25.01, 25.49, 30))
-        people = pd.DataFrame({"lon": gx.ravel(), "lat": gy.ravel(),
-                               "population": rng.gamma(2.0, 30.0, gx.size),
-                               "setting": "rural"})
+        people = pd.DataFrame(
+            {
+                "lon": gx.ravel(),
+                "lat": gy.ravel(),
+                "population": rng.gamma(2.0, 30.0, gx.size),
+                "setting": "rural",
+            }
+        )
     return AnalysisResult(
-        name="测试分析", standards=STANDARDS, villages=villages, people=people,
-        coverage=pd.DataFrame(cov_rows), by_setting=pd.DataFrame(), equity=pd.DataFrame(),
-        uncovered=pd.DataFrame(), isochrones=isochrones, facilities=facilities,
+        name="测试分析",
+        standards=STANDARDS,
+        villages=villages,
+        people=people,
+        coverage=pd.DataFrame(cov_rows),
+        by_setting=pd.DataFrame(),
+        equity=pd.DataFrame(),
+        uncovered=pd.DataFrame(),
+        isochrones=isochrones,
+        facilities=facilities,
         counties=counties,
     )
 
@@ -153,8 +231,14 @@ def test_no_external_scripts_or_stylesheets(page_zh: str) -> None:
     for dropped in ("jquery", "bootstrap.min.css", "font-awesome", "fontawesome-free"):
         assert dropped not in page_zh
     # the vendored libraries are inline
-    for asset in ("leaflet.js", "leaflet.markercluster.js", "Control.FullScreen.js",
-                  "leaflet-measure.cn.js", "leaflet-search.min.js", "leaflet.css"):
+    for asset in (
+        "leaflet.js",
+        "leaflet.markercluster.js",
+        "Control.FullScreen.js",
+        "leaflet-measure.cn.js",
+        "leaflet-search.min.js",
+        "leaflet.css",
+    ):
         assert f'data-asset="{asset}"' in page_zh
     assert "data:image/png;base64," in page_zh
     assert page_zh.startswith("<!DOCTYPE html>")
@@ -215,8 +299,13 @@ def test_english_labels(result: AnalysisResult) -> None:
     page = maps.map_html(result, language="en")
     assert 'lang="en"' in page
     assert "Red = at least one standard NOT met" in page
-    for text in ("Facilities: Health", "Facilities: Schools", "15-minute medical service circle",
-                 "Villages (green = met, red = not met)", "No base map"):
+    for text in (
+        "Facilities: Health",
+        "Facilities: Schools",
+        "15-minute medical service circle",
+        "Villages (green = met, red = not met)",
+        "No base map",
+    ):
         assert text in page, text
     data = _data(page)
     assert "2,300 people" in data["villages"]["features"][0]["properties"]["p"]
@@ -282,8 +371,10 @@ def test_inline_helpers(tmp_path) -> None:
     css = "a{background:url(img/a.png)} b{background:url('#x')}"
     out = inline.css_with_data_uris(css, tmp_path)
     assert "data:image/png;base64," in out and "url('#x')" in out
-    html_in = ('<head><script src="https://cdn.example.org/jquery.min.js"></script>'
-               '<link rel="stylesheet" href="https://cdn.example.org/leaflet.css"/></head>')
+    html_in = (
+        '<head><script src="https://cdn.example.org/jquery.min.js"></script>'
+        '<link rel="stylesheet" href="https://cdn.example.org/leaflet.css"/></head>'
+    )
     html_out = inline.inline_resources(html_in, {"jquery": "", "leaflet.css": "leaflet.css"})
     assert "jquery" not in html_out and 'data-asset="leaflet.css"' in html_out
     assert inline.external_refs(html_out) == []

@@ -55,14 +55,17 @@ def _check_coverage(cov: pd.DataFrame, villages: gpd.GeoDataFrame | None) -> Non
         assert len(total) == 1, sid
         for col in ("population", "population_covered", "villages", "villages_uncovered"):
             assert float(total[col].iloc[0]) == pytest.approx(float(counties[col].sum())), (
-                sid, col)
+                sid,
+                col,
+            )
         assert (g["population_covered"] <= g["population"] * (1 + 1e-9) + 1e-6).all(), sid
         assert (g["villages_uncovered"] <= g["villages"]).all(), sid
         share = g["share_covered"].to_numpy(float)
         pop = g["population"].to_numpy(float)
         ok = pop > 0
-        np.testing.assert_allclose(share[ok], g["population_covered"].to_numpy(float)[ok]
-                                   / pop[ok], rtol=1e-9)
+        np.testing.assert_allclose(
+            share[ok], g["population_covered"].to_numpy(float)[ok] / pop[ok], rtol=1e-9
+        )
         if villages is not None:
             applies = villages[f"{sid}_applies"].astype(bool)
             is_cov = villages[f"{sid}_covered"].astype(bool)
@@ -96,8 +99,7 @@ def test_andorra(tmp_path: Path) -> None:
     # only Andorra la Vella has a population: the others are kept with population unknown
     known = pd.to_numeric(kept["population"], errors="coerce")
     assert v["population"].notna().sum() == known.notna().sum() == 1
-    assert set(cov["standard_id"]) == {"health_15min", "basic_services_90min_rural",
-                                       "school_walk"}
+    assert set(cov["standard_id"]) == {"health_15min", "basic_services_90min_rural", "school_walk"}
     allrows = cov[cov["county"] == "ALL"].set_index("standard_id")
     assert allrows.loc["health_15min", "population"] == pytest.approx(known.sum())
     assert allrows.loc["health_15min", "villages"] == len(kept)
@@ -118,8 +120,7 @@ def test_kathmandu_population_equals_raster_sum(tmp_path: Path) -> None:
         area = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
         arr = src.read(1, masked=True).astype(np.float64).filled(0.0)
         rows, cols = np.indices(arr.shape)
-        xs, ys = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel(),
-                                       offset="center")
+        xs, ys = rasterio.transform.xy(src.transform, rows.ravel(), cols.ravel(), offset="center")
     import shapely
 
     inside = shapely.contains_xy(area, np.asarray(xs), np.asarray(ys)).reshape(arr.shape)
@@ -140,11 +141,20 @@ def test_dali_generated_case(tmp_path: Path) -> None:
     case = tmp_path / "case"
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "build_dali_case.py"), str(case)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    for name in ("config.yaml", "roads.osm", "dem.tif", "population.tif", "villages.csv",
-                 "townships.geojson"):
+    for name in (
+        "config.yaml",
+        "roads.osm",
+        "dem.tif",
+        "population.tif",
+        "villages.csv",
+        "townships.geojson",
+    ):
         assert (case / name).is_file(), name
     cfg = load_config(case / "config.yaml")
     assert cfg.boundary["path"] == (data / "dali_city_boundary_wgs84_from_gcj02.geojson")
@@ -155,7 +165,8 @@ def test_dali_generated_case(tmp_path: Path) -> None:
     gen = pd.read_csv(case / "villages.csv", dtype={"code": str})
     assert sorted(gen["code"]) == sorted(real["code"])
     assert dict(zip(gen["code"], gen["name"], strict=True)) == dict(
-        zip(real["code"], real["name"], strict=True))
+        zip(real["code"], real["name"], strict=True)
+    )
     towns = json.loads((case / "townships.geojson").read_text(encoding="utf-8"))["features"]
     seats = gpd.read_file(data / "dali_geonames_places.geojson")
     by_town = gen.groupby("township")["pop"].sum()
@@ -200,7 +211,10 @@ def test_dali_map_and_report_open_offline(tmp_path: Path) -> None:
     case = tmp_path / "case"
     proc = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "build_dali_case.py"), str(case)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "results"
@@ -211,6 +225,11 @@ def test_dali_map_and_report_open_offline(tmp_path: Path) -> None:
     assert res.dom_checks["red"] > 0  # Dali has villages outside the plan's circles
     assert res.dom_checks["counties"] >= 1
     assert any("医疗" in label for label in res.dom_checks["control_labels"])
-    rep = load_in_chromium(out / "report.html", tmp_path / "dali_report.png",
-                           dom_checks=REPORT_CHECKS, height=2000, settle_ms=500)
+    rep = load_in_chromium(
+        out / "report.html",
+        tmp_path / "dali_report.png",
+        dom_checks=REPORT_CHECKS,
+        height=2000,
+        settle_ms=500,
+    )
     _check_rendered(rep)

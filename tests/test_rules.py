@@ -23,14 +23,18 @@ def counties(prefecture: bool = True, seat: bool = False) -> gpd.GeoDataFrame:
         data["prefecture"] = ["P1", "P1", "P2"]
     gdf = gpd.GeoDataFrame(
         data,
-        geometry=[box(102.0, 25.0, 102.5, 25.5), box(102.5, 25.0, 103.0, 25.5),
-                  box(103.0, 25.0, 103.5, 25.5)],
+        geometry=[
+            box(102.0, 25.0, 102.5, 25.5),
+            box(102.5, 25.0, 103.0, 25.5),
+            box(103.0, 25.0, 103.5, 25.5),
+        ],
         crs="EPSG:4326",
     )
     if seat:
         # A's seat is a small box in its south-west; B's seat a point; C has none
-        gdf["seat"] = gpd.GeoSeries([box(102.0, 25.0, 102.1, 25.1), Point(102.75, 25.25), None],
-                                    crs="EPSG:4326")
+        gdf["seat"] = gpd.GeoSeries(
+            [box(102.0, 25.0, 102.1, 25.1), Point(102.75, 25.25), None], crs="EPSG:4326"
+        )
     return gdf
 
 
@@ -38,8 +42,15 @@ def facilities(rows: list[tuple]) -> gpd.GeoDataFrame:
     """rows: (facility_id, category, subtype, lon, lat, {capacity...})."""
     recs = []
     for fid, cat, sub, lon, lat, *cap in rows:
-        rec = {"facility_id": fid, "name": fid, "category": cat, "subtype": sub,
-               "type_raw": sub, "source": "test", "geometry": Point(lon, lat)}
+        rec = {
+            "facility_id": fid,
+            "name": fid,
+            "category": cat,
+            "subtype": sub,
+            "type_raw": sub,
+            "source": "test",
+            "geometry": Point(lon, lat),
+        }
         if cap:
             rec.update(cap[0])
         recs.append(rec)
@@ -61,11 +72,13 @@ def test_group_label() -> None:
 
 
 def test_county_rule_with_and_without_the_group() -> None:
-    fac = facilities([
-        ("f1", "vocational_school", "vocational_school", 102.2, 25.2),
-        ("f2", "school", "primary_school", 102.7, 25.2),
-        ("f3", "vocational_school", "vocational_school", 104.5, 25.2),  # outside every county
-    ])
+    fac = facilities(
+        [
+            ("f1", "vocational_school", "vocational_school", 102.2, 25.2),
+            ("f2", "school", "primary_school", 102.7, 25.2),
+            ("f3", "vocational_school", "vocational_school", 104.5, 25.2),  # outside every county
+        ]
+    )
     df = presence_table([STD["county_vocational_school"]], fac, counties(), None)
     r = rows_of(df, "county_vocational_school")
     assert list(r.index) == ["A", "B", "C"]
@@ -88,8 +101,10 @@ def test_four_halls_whole_county_names_the_missing_groups() -> None:
     halls = ["library", "culture_hall", "museum", "theatre"]
     fac = facilities(
         [(f"a{i}", "culture", h, 102.2, 25.2) for i, h in enumerate(halls)]
-        + [(f"b{i}", "culture", h, 102.7, 25.2)
-           for i, h in enumerate([*halls, "intangible_heritage_hall"])]
+        + [
+            (f"b{i}", "culture", h, 102.7, 25.2)
+            for i, h in enumerate([*halls, "intangible_heritage_hall"])
+        ]
     )
     df = presence_table([STD["county_four_halls_one_theatre"]], fac, counties(), None)
     r = rows_of(df, "county_four_halls_one_theatre")
@@ -111,8 +126,9 @@ def test_four_halls_in_seat_polygon_and_seat_point() -> None:
     # B: seat point at (102.75, 25.25) = circle of 5 km; museum 0.1 deg (~10 km) away
     rows += [(f"b{i}", "culture", h, 102.76, 25.25) for i, h in enumerate(halls)]
     rows[-3] = ("b2", "culture", "museum", 102.85, 25.25)
-    df = presence_table([STD["county_four_halls_one_theatre"]], facilities(rows),
-                        counties(seat=True), None)
+    df = presence_table(
+        [STD["county_four_halls_one_theatre"]], facilities(rows), counties(seat=True), None
+    )
     r = rows_of(df, "county_four_halls_one_theatre")
     assert r.loc["A", "met"] is False and r.loc["A", "missing"] == "博物馆 museum"
     assert r.loc["B", "met"] is False and r.loc["B", "missing"] == "博物馆 museum"
@@ -165,19 +181,22 @@ def _offset(lon: float, lat: float, dx: float, dy: float) -> tuple[float, float]
 
 def test_village_rule_within_m_inclusive() -> None:
     v = [(102.2, 25.2), (102.7, 25.2), (103.2, 25.2), (101.9, 25.2)]
-    vil = gpd.GeoDataFrame({"village_id": ["v1", "v2", "v3", "v4"]},
-                           geometry=[Point(p) for p in v], crs="EPSG:4326")
+    vil = gpd.GeoDataFrame(
+        {"village_id": ["v1", "v2", "v3", "v4"]}, geometry=[Point(p) for p in v], crs="EPSG:4326"
+    )
     f1 = _offset(*v[0], 999.0, 0.0)  # just inside
     f2 = _offset(*v[1], 1001.0, 0.0)  # just outside
     f3 = _offset(*v[2], 0.0, 1000.0)  # exactly at within_m: inside
     f4 = _offset(*v[3], -999.5, 0.0)  # zone 47, outside the counties
-    fac = facilities([
-        ("c1", "culture", "culture_station", *f1),
-        ("c2", "culture", "village_culture_centre", *f2),
-        ("c3", "culture", "village_culture_centre", *f3),
-        ("c4", "culture", "village_culture_centre", *f4),
-        ("x1", "culture", "library", *v[1]),  # other culture subtypes do not count
-    ])
+    fac = facilities(
+        [
+            ("c1", "culture", "culture_station", *f1),
+            ("c2", "culture", "village_culture_centre", *f2),
+            ("c3", "culture", "village_culture_centre", *f3),
+            ("c4", "culture", "village_culture_centre", *f4),
+            ("x1", "culture", "library", *v[1]),  # other culture subtypes do not count
+        ]
+    )
     df = presence_table([STD["village_culture_centre"]], fac, counties(), vil)
     r = rows_of(df, "village_culture_centre")
     assert r["met"].tolist() == [True, False, True, True]
@@ -188,14 +207,19 @@ def test_village_rule_within_m_inclusive() -> None:
 
 
 def test_village_rule_uses_village_county_column_and_skips_without_villages() -> None:
-    vil = gpd.GeoDataFrame({"village_id": [7], "county": ["X"]}, geometry=[Point(102.2, 25.2)],
-                           crs="EPSG:4326")
+    vil = gpd.GeoDataFrame(
+        {"village_id": [7], "county": ["X"]}, geometry=[Point(102.2, 25.2)], crs="EPSG:4326"
+    )
     fac = facilities([("c1", "culture", "culture_station", 102.2, 25.2)])
     df = presence_table([STD["village_culture_centre"]], fac, counties(), vil)
     assert df["unit"].tolist() == ["7"] and df["county"].tolist() == ["X"]
     skipped = presence_table([STD["village_culture_centre"]], fac, counties(), None)
     assert skipped.empty and list(skipped.columns)[:4] == [
-        "standard_id", "unit_level", "unit", "county"]
+        "standard_id",
+        "unit_level",
+        "unit",
+        "county",
+    ]
     assert any("no villages" in n for n in skipped.attrs["notes"])
 
 
@@ -203,18 +227,24 @@ def test_presence_all_standards_and_skips_other_kinds() -> None:
     fac = facilities([("f1", "health", "hospital", 102.2, 25.2)])
     df = presence_table(list(STD.values()), fac, counties(), None, pilot_counties=["A"])
     assert set(df["standard_id"]) == {s.id for s in STD.of_kind("presence")} - {
-        "village_culture_centre"}
+        "village_culture_centre"
+    }
     assert df["met"].map(lambda m: m in (True, False, None)).all()
 
 
 def test_presence_errors() -> None:
     fac = facilities([("f1", "health", "hospital", 102.2, 25.2)])
     with pytest.raises(ValidationError, match="no column"):
-        presence_table([STD["county_vocational_school"]], fac.drop(columns="category"),
-                       counties(), None)
+        presence_table(
+            [STD["county_vocational_school"]], fac.drop(columns="category"), counties(), None
+        )
     with pytest.raises(CRSError, match="no CRS"):
-        presence_table([STD["county_vocational_school"]], fac.set_crs(None, allow_override=True),
-                       counties(), None)
+        presence_table(
+            [STD["county_vocational_school"]],
+            fac.set_crs(None, allow_override=True),
+            counties(),
+            None,
+        )
     bad = PlanStandard(id="x", kind="presence", unit_level="township", required=(("museum",),))
     with pytest.raises(ValidationError, match="unit_level 'township'"):
         presence_table([bad], fac, counties(), None)
@@ -232,25 +262,44 @@ POP = {"A": 100_000, "B": 100_000, "C": 50_000}
 
 
 def health() -> gpd.GeoDataFrame:
-    return facilities([
-        ("h1", "health", "hospital", 102.2, 25.2, {"beds": 300.0, "doctors": 100.0}),
-        ("h2", "health", "township_health_centre", 102.3, 25.3, {"beds": 100.0, "doctors": 20.0}),
-        ("h3", "health", "hospital", 102.7, 25.2, {"beds": 700.0, "doctors": 300.0}),
-        ("h4", "health", "hospital", 103.2, 25.2, {"beds": np.nan, "doctors": 50.0}),
-        ("h5", "health", "village_clinic", 103.3, 25.2, {"beds": 50.0, "doctors": np.nan}),
-        ("h6", "health", "hospital", 104.5, 25.2, {"beds": 999.0, "doctors": 9.0}),  # outside
-        ("p1", "fitness", FOOTBALL, 102.2, 25.2, {"area_m2": 7000.0}),
-        ("p2", "fitness", FOOTBALL, 102.7, 25.2, {"area_m2": np.nan}),
-        ("k1", "kindergarten", "kindergarten", 102.2, 25.2, {"places": 1_000_000.0}),
-        ("k2", "kindergarten", "kindergarten", 102.7, 25.2, {"places": 1_000_000.0}),
-    ])
+    return facilities(
+        [
+            ("h1", "health", "hospital", 102.2, 25.2, {"beds": 300.0, "doctors": 100.0}),
+            (
+                "h2",
+                "health",
+                "township_health_centre",
+                102.3,
+                25.3,
+                {"beds": 100.0, "doctors": 20.0},
+            ),
+            ("h3", "health", "hospital", 102.7, 25.2, {"beds": 700.0, "doctors": 300.0}),
+            ("h4", "health", "hospital", 103.2, 25.2, {"beds": np.nan, "doctors": 50.0}),
+            ("h5", "health", "village_clinic", 103.3, 25.2, {"beds": 50.0, "doctors": np.nan}),
+            ("h6", "health", "hospital", 104.5, 25.2, {"beds": 999.0, "doctors": 9.0}),  # outside
+            ("p1", "fitness", FOOTBALL, 102.2, 25.2, {"area_m2": 7000.0}),
+            ("p2", "fitness", FOOTBALL, 102.7, 25.2, {"area_m2": np.nan}),
+            ("k1", "kindergarten", "kindergarten", 102.2, 25.2, {"places": 1_000_000.0}),
+            ("k2", "kindergarten", "kindergarten", 102.7, 25.2, {"places": 1_000_000.0}),
+        ]
+    )
 
 
 def test_ratio_beds_per_1000_by_hand() -> None:
     df = ratio_table([STD["beds_per_1000"]], health(), counties(), POP)
     assert list(df.columns) == [
-        "standard_id", "county", "attribute", "numerator", "population", "value", "target",
-        "met", "facilities", "facilities_missing_attribute", "missing_ids"]
+        "standard_id",
+        "county",
+        "attribute",
+        "numerator",
+        "population",
+        "value",
+        "target",
+        "met",
+        "facilities",
+        "facilities_missing_attribute",
+        "missing_ids",
+    ]
     r = df.set_index("county")
     assert list(r.index) == ["A", "B", "C", "ALL"]
     assert r.loc["A", "numerator"] == 400.0 and r.loc["A", "value"] == pytest.approx(4.0)

@@ -82,8 +82,13 @@ def test_time_equals_graph_search(connectivity, reverse) -> None:
     dem[4, 5] = np.nan
     dem[10, 10] = -9999.0
     barrier = rng.random(dem.shape) < 0.08
-    kw = {"connectivity": connectivity, "reverse": reverse, "barrier": barrier,
-          "max_slope_deg": 45.0, "nodata": -9999.0}
+    kw = {
+        "connectivity": connectivity,
+        "reverse": reverse,
+        "barrier": barrier,
+        "max_slope_deg": 45.0,
+        "nodata": -9999.0,
+    }
     src = np.array([[0, 0], [20, 25], [12, 3]])
     t = terrain.walking_time(dem, 25.0, 35.0, src, **kw)
     graph = terrain.walking_graph(dem, 25.0, 35.0, **kw)
@@ -170,8 +175,12 @@ def test_slope_degrees() -> None:
     ],
 )
 def test_validation(kwargs, match) -> None:
-    args = {"dem": np.zeros((3, 3)), "cell_size_x_m": 10.0, "cell_size_y_m": 10.0,
-            "sources_rc": [[0, 0]]}
+    args = {
+        "dem": np.zeros((3, 3)),
+        "cell_size_x_m": 10.0,
+        "cell_size_y_m": 10.0,
+        "sources_rc": [[0, 0]],
+    }
     args.update(kwargs)
     dem = args.pop("dem")
     cx, cy, src = args.pop("cell_size_x_m"), args.pop("cell_size_y_m"), args.pop("sources_rc")
@@ -203,8 +212,14 @@ def test_bucketed_walk_equals_heap(connectivity, reverse, max_slope) -> None:
     # the bound on the slowest step really bounds every edge of the graph
     rise = _grid.max_step_rise(z, ok, tables[0], tables[1])
     _, _, w = terrain.walking_graph(
-        dem, 30.0, 25.0, connectivity=connectivity, barrier=barrier,
-        max_slope_deg=max_slope, nodata=-9999.0, reverse=reverse,
+        dem,
+        30.0,
+        25.0,
+        connectivity=connectivity,
+        barrier=barrier,
+        max_slope_deg=max_slope,
+        nodata=-9999.0,
+        reverse=reverse,
     )
     slope = np.minimum(rise / length_m, tan_max)
     bound = np.max(spm * length_m * np.exp(3.5 * (slope + 0.05)))

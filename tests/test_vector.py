@@ -94,7 +94,8 @@ def test_read_table_xlsx(tmp_path: Path) -> None:
     p = tmp_path / "t.xlsx"
     with pd.ExcelWriter(p) as xw:
         pd.DataFrame({"名称": ["甲"], "经度": [100.1], "纬度": [25.5]}).to_excel(
-            xw, sheet_name="卫生", index=False)
+            xw, sheet_name="卫生", index=False
+        )
     df = read_table(p)
     assert df["名称"].tolist() == ["甲"]
     assert read_table(p, layer="卫生").shape == (1, 3)
@@ -163,8 +164,11 @@ def test_read_points_csv_bd09_and_epsg(tmp_path: Path) -> None:
 
 
 def test_read_points_csv_wkt(tmp_path: Path) -> None:
-    p = write(tmp_path / "w.csv", 'id,wkt\n1,POINT (100.1 25.5)\n2,"POLYGON ((100 25, 100.2 25, '
-              '100.2 25.2, 100 25.2, 100 25))"\n3,\n')
+    p = write(
+        tmp_path / "w.csv",
+        'id,wkt\n1,POINT (100.1 25.5)\n2,"POLYGON ((100 25, 100.2 25, '
+        '100.2 25.2, 100 25.2, 100 25))"\n3,\n',
+    )
     with pytest.warns(DataQualityWarning, match=r"w\.csv: 1 of 3"):
         gdf = read_points(p, crs="wgs84", wkt="wkt")
     assert len(gdf) == 2
@@ -174,7 +178,7 @@ def test_read_points_csv_wkt(tmp_path: Path) -> None:
 
 
 def test_read_points_drops_and_counts_missing(tmp_path: Path) -> None:
-    text = ("id,lon,lat\n1,100.1,25.5\n2,,25.6\n3,100.3,\n4,100.4,25.8\n5,无,无\n6,0,0\n")
+    text = "id,lon,lat\n1,100.1,25.5\n2,,25.6\n3,100.3,\n4,100.4,25.8\n5,无,无\n6,0,0\n"
     p = write(tmp_path / "reg.csv", text)
     with pytest.warns(DataQualityWarning) as rec:
         gdf = read_points(p, crs="wgs84")
@@ -195,8 +199,8 @@ def test_read_points_all_missing(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "id,lon,lat\n1,25.5,100.1\n2,25.6,100.2\n",   # China: lon in 20-55, lat in 70-140
-        "id,lon,lat\n1,45.5,-120.1\n",               # |y| > 90 where |x| <= 90
+        "id,lon,lat\n1,25.5,100.1\n2,25.6,100.2\n",  # China: lon in 20-55, lat in 70-140
+        "id,lon,lat\n1,45.5,-120.1\n",  # |y| > 90 where |x| <= 90
     ],
 )
 def test_read_points_swapped(tmp_path: Path, text: str) -> None:
@@ -331,8 +335,11 @@ def square(x0: float, y0: float, d: float = 0.1) -> shapely.Polygon:
 
 def test_read_boundaries_names_and_repair(tmp_path: Path) -> None:
     bowtie = shapely.Polygon([(100, 25), (100.1, 25.1), (100.1, 25), (100, 25.1)])
-    gdf0 = gpd.GeoDataFrame({"名称": ["甲县", "乙县", "丙县"], "code": ["1", "2", "3"]},
-                            geometry=[square(100, 25), bowtie, None], crs=4326)
+    gdf0 = gpd.GeoDataFrame(
+        {"名称": ["甲县", "乙县", "丙县"], "code": ["1", "2", "3"]},
+        geometry=[square(100, 25), bowtie, None],
+        crs=4326,
+    )
     p = tmp_path / "b.gpkg"
     gdf0.to_file(p)
     with pytest.warns(DataQualityWarning) as rec:
@@ -348,8 +355,9 @@ def test_read_boundaries_names_and_repair(tmp_path: Path) -> None:
 
 
 def test_read_boundaries_name_field_and_default(tmp_path: Path) -> None:
-    gdf0 = gpd.GeoDataFrame({"xm": ["A", "B"]}, geometry=[square(100, 25), square(101, 25)],
-                            crs=4326)
+    gdf0 = gpd.GeoDataFrame(
+        {"xm": ["A", "B"]}, geometry=[square(100, 25), square(101, 25)], crs=4326
+    )
     p = tmp_path / "b.geojson"
     gdf0.to_file(p)
     assert read_boundaries(p, name_field="xm")["county"].tolist() == ["A", "B"]
@@ -367,8 +375,9 @@ def test_read_boundaries_rejects_points(tmp_path: Path) -> None:
 
 def test_read_boundaries_gcj02_real(shared) -> None:
     folder = "admin-yunnan-cnmaps-amap"
-    b = read_boundaries(shared.path(folder, "yunnan_counties_gcj02.geojson"), crs="gcj02",
-                        name_field="district")
+    b = read_boundaries(
+        shared.path(folder, "yunnan_counties_gcj02.geojson"), crs="gcj02", name_field="district"
+    )
     ref = gpd.read_file(shared.path(folder, "yunnan_counties_wgs84_from_gcj02.geojson"))
     assert len(b) == 129 and b.crs.to_epsg() == 4326
     assert "大理市" in set(b["county"])
@@ -381,26 +390,44 @@ def test_read_boundaries_gcj02_real(shared) -> None:
 
 VILLAGES = (
     "code,村名,pop,type,乡镇,县\n"
-    "053290100301,龙溪社区,\"1,200\",城镇,下关街道,大理市\n"
+    '053290100301,龙溪社区,"1,200",城镇,下关街道,大理市\n'
     "053290100302,兴盛村,800,农村,下关街道,大理市\n"
     "053290100303,泰安村,650,rural,下关街道,大理市\n"
 )
-VSPEC = {"path": "v.csv", "crs": "wgs84", "x": "x", "y": "y", "id": "code", "name": "村名",
-         "population": "pop", "setting": "type", "township": "乡镇", "county": "县"}
+VSPEC = {
+    "path": "v.csv",
+    "crs": "wgs84",
+    "x": "x",
+    "y": "y",
+    "id": "code",
+    "name": "村名",
+    "population": "pop",
+    "setting": "type",
+    "township": "乡镇",
+    "county": "县",
+}
 
 
 def village_csv(tmp_path: Path, body: str = VILLAGES, encoding: str = "gbk") -> Path:
     lines = body.splitlines()
-    out = [lines[0] + ",x,y"] + [f"{ln},{100.1 + i * 0.01},{25.6}" for i, ln in
-                                 enumerate(lines[1:])]
+    out = [lines[0] + ",x,y"] + [
+        f"{ln},{100.1 + i * 0.01},{25.6}" for i, ln in enumerate(lines[1:])
+    ]
     return write(tmp_path / "v.csv", "\n".join(out) + "\n", encoding)
 
 
 def test_read_villages(tmp_path: Path) -> None:
     village_csv(tmp_path)
     v = read_villages(VSPEC, tmp_path)
-    assert list(v.columns) == ["village_id", "name", "population", "setting", "township",
-                               "county", "geometry"]
+    assert list(v.columns) == [
+        "village_id",
+        "name",
+        "population",
+        "setting",
+        "township",
+        "county",
+        "geometry",
+    ]
     assert v["village_id"].tolist() == ["053290100301", "053290100302", "053290100303"]
     assert v["population"].tolist() == [1200.0, 800.0, 650.0]
     assert v["setting"].tolist() == ["urban", "rural", "rural"]
@@ -447,9 +474,18 @@ def test_read_villages_bad_setting(tmp_path: Path) -> None:
         read_villages(VSPEC, tmp_path)
 
 
-@pytest.mark.parametrize(("value", "expected"),
-                         [("城市", "urban"), ("社区", "urban"), ("Urban", "urban"),
-                          ("乡村", "rural"), ("村", "rural"), ("111", "urban"), ("220", "rural")])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("城市", "urban"),
+        ("社区", "urban"),
+        ("Urban", "urban"),
+        ("乡村", "rural"),
+        ("村", "rural"),
+        ("111", "urban"),
+        ("220", "rural"),
+    ],
+)
 def test_read_villages_setting_values(tmp_path: Path, value: str, expected: str) -> None:
     village_csv(tmp_path, VILLAGES.replace("城镇", value))
     assert read_villages(VSPEC, tmp_path)["setting"].iloc[0] == expected
@@ -471,23 +507,41 @@ def test_read_villages_unknown_key_and_missing_column(tmp_path: Path) -> None:
 # read_facilities
 # --------------------------------------------------------------------------------------------
 
-FAC = ("fid,名称,类型,床位数,lng,lat\n"
-       "a1,甲镇中心卫生院,中心卫生院,40,100.1,25.5\n"
-       "a2,乙村卫生室,村卫生室,,100.2,25.6\n"
-       "a3,丙药店,药店,,100.3,25.7\n"
-       "a4,丁药店,药店,,100.4,25.8\n"
-       "a5,戊小学,小学,,100.5,25.9\n"
-       "a6,己,,,100.6,26.0\n")
+FAC = (
+    "fid,名称,类型,床位数,lng,lat\n"
+    "a1,甲镇中心卫生院,中心卫生院,40,100.1,25.5\n"
+    "a2,乙村卫生室,村卫生室,,100.2,25.6\n"
+    "a3,丙药店,药店,,100.3,25.7\n"
+    "a4,丁药店,药店,,100.4,25.8\n"
+    "a5,戊小学,小学,,100.5,25.9\n"
+    "a6,己,,,100.6,26.0\n"
+)
 
 
 def test_read_facilities_category_field(tmp_path: Path) -> None:
     write(tmp_path / "pois.csv", FAC, "gbk")
-    spec = {"path": "pois.csv", "crs": "gcj02", "x": "lng", "y": "lat", "id": "fid",
-            "name": "名称", "category_field": "类型", "capacity": {"beds": "床位数"}}
+    spec = {
+        "path": "pois.csv",
+        "crs": "gcj02",
+        "x": "lng",
+        "y": "lat",
+        "id": "fid",
+        "name": "名称",
+        "category_field": "类型",
+        "capacity": {"beds": "床位数"},
+    }
     with pytest.warns(DataQualityWarning, match=r"pois\.csv: 3 of 6.*'药店': 2.*'<empty>': 1"):
         f = read_facilities(spec, tmp_path)
-    assert list(f.columns) == ["facility_id", "name", "category", "subtype", "type_raw", "source",
-                               "beds", "geometry"]
+    assert list(f.columns) == [
+        "facility_id",
+        "name",
+        "category",
+        "subtype",
+        "type_raw",
+        "source",
+        "beds",
+        "geometry",
+    ]
     assert f["facility_id"].tolist() == ["a1", "a2", "a5"]
     assert f["category"].tolist() == ["health", "health", "school"]
     assert f["subtype"].tolist() == ["township_health_centre", "village_clinic", "primary_school"]
@@ -524,8 +578,11 @@ def test_read_facilities_osm_tags(tmp_path: Path) -> None:
     with pytest.warns(DataQualityWarning, match=r"amenity=pharmacy': 1"):
         f = read_facilities({"path": "osm.geojson", "osm_tags": True}, tmp_path)
     assert f["subtype"].tolist() == ["hospital", "pitch", "elder_care_institution"]
-    assert f["type_raw"].tolist() == ["amenity=hospital", "leisure=pitch",
-                                      "amenity=social_facility"]
+    assert f["type_raw"].tolist() == [
+        "amenity=hospital",
+        "leisure=pitch",
+        "amenity=social_facility",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -548,8 +605,13 @@ def test_read_facilities_bad_specs(tmp_path: Path, extra: dict, match: str) -> N
 
 def test_read_facilities_negative_capacity(tmp_path: Path) -> None:
     write(tmp_path / "pois.csv", FAC.replace(",40,", ",-4,"))
-    spec = {"path": "pois.csv", "crs": "wgs84", "id": "fid", "category": "health",
-            "capacity": {"beds": "床位数"}}
+    spec = {
+        "path": "pois.csv",
+        "crs": "wgs84",
+        "id": "fid",
+        "category": "health",
+        "capacity": {"beds": "床位数"},
+    }
     with pytest.raises(ValidationError, match=r"pois\.csv.*'床位数'.*negative.*a1"):
         read_facilities(spec, tmp_path)
 
@@ -562,8 +624,16 @@ def test_read_facilities_real_osm(shared) -> None:
     unknown = f.attrs["unknown_types"]
     assert len(f) + sum(unknown.values()) == len(raw) == 2549
     assert f.crs.to_epsg() == 4326
-    assert set(unknown) == {"pharmacy", "police", "post_office", "college", "university",
-                            "courthouse", "fire_station", "dentist"}
+    assert set(unknown) == {
+        "pharmacy",
+        "police",
+        "post_office",
+        "college",
+        "university",
+        "courthouse",
+        "fire_station",
+        "dentist",
+    }
     assert unknown["pharmacy"] == 223
     kinds = f.assign(fclass=f["type_raw"])
     cat = kinds.groupby("fclass")["category"].agg(lambda s: set(s))
@@ -587,9 +657,11 @@ BOX = shapely.box(100.0, 25.0, 100.1, 25.1)
 
 
 def test_check_within(tmp_path: Path) -> None:
-    gdf = gpd.GeoDataFrame({"facility_id": ["in", "edge", "out"]},
-                           geometry=gpd.points_from_xy([100.05, 100.1, 100.2], [25.05, 25.05,
-                                                                               25.05]), crs=4326)
+    gdf = gpd.GeoDataFrame(
+        {"facility_id": ["in", "edge", "out"]},
+        geometry=gpd.points_from_xy([100.05, 100.1, 100.2], [25.05, 25.05, 25.05]),
+        crs=4326,
+    )
     with pytest.warns(DataQualityWarning, match=r"1 of 3 facilities.*out.*kept"):
         kept = check_within(gdf, BOX, what="facilities")
     assert len(kept) == 3 and kept.attrs["outside_study_area"] == 1
@@ -597,8 +669,9 @@ def test_check_within(tmp_path: Path) -> None:
         dropped = check_within(gdf, gpd.GeoSeries([BOX], crs=4326), what="facilities", drop=True)
     assert dropped["facility_id"].tolist() == ["in", "edge"]
     # 0.1 degree east of the box is ~10 km: inside a 15 km margin
-    assert check_within(gdf, BOX, what="facilities", margin_m=15000).attrs[
-        "outside_study_area"] == 0
+    assert (
+        check_within(gdf, BOX, what="facilities", margin_m=15000).attrs["outside_study_area"] == 0
+    )
 
 
 def grid_points() -> tuple[np.ndarray, np.ndarray]:
@@ -630,8 +703,12 @@ def test_warn_if_gcj_offset() -> None:
 def test_attach_admin_names_real(shared) -> None:
     folder = shared.path("admin-codes-yunnan-nbs2023")
     villages = read_table(folder / "yunnan_villages_nbs2023.csv", dtype=str)
-    out = attach_admin_names(villages, "code", folder / "yunnan_townships_nbs2023.csv",
-                             folder / "yunnan_counties_nbs2023.csv")
+    out = attach_admin_names(
+        villages,
+        "code",
+        folder / "yunnan_townships_nbs2023.csv",
+        folder / "yunnan_counties_nbs2023.csv",
+    )
     assert len(out) == 14888
     assert out["township"].notna().all() and out["county"].notna().all()
     assert out.attrs["unmatched_codes"] == 0

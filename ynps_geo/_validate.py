@@ -238,7 +238,11 @@ def check_unique(ids: pd.Series, *, source: str, column: str) -> None:
 
 
 def check_non_negative(
-    values: pd.Series, labels: Sequence[Any], *, source: str, column: str,
+    values: pd.Series,
+    labels: Sequence[Any],
+    *,
+    source: str,
+    column: str,
     allow_missing: bool = False,
 ) -> None:
     """Raise :class:`ValidationError` naming the rows with negative (or missing) values.

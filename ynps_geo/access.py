@@ -245,8 +245,7 @@ def two_step_fca(
         raise ValidationError(msg)
     if np.isnan(c).any() or (c < 0).any():
         msg = (
-            "cost has nan or negative travel times; give minutes >= 0 and inf for unreachable "
-            "pairs"
+            "cost has nan or negative travel times; give minutes >= 0 and inf for unreachable pairs"
         )
         raise ValidationError(msg)
     p = _vector(demand, "demand", c.shape[0])
@@ -358,15 +357,17 @@ def access_table(
 
     sub = c[:, known]
     if known.any():
-        ratio = two_step_fca(sub, pop, cap[known], threshold, decay=decay, zones=zones,
-                             sigma=sigma)
+        ratio = two_step_fca(sub, pop, cap[known], threshold, decay=decay, zones=zones, sigma=sigma)
     else:
         ratio = np.full(len(result_villages), np.nan)
     in_reach = (np.isfinite(sub) & (sub <= float(threshold))).sum(axis=1)
 
     out = pd.DataFrame({"village_id": result_villages["village_id"].to_numpy()})
-    out["county"] = (result_villages["county"].to_numpy() if "county" in result_villages
-                     else pd.Series([None] * len(out), dtype=object))
+    out["county"] = (
+        result_villages["county"].to_numpy()
+        if "county" in result_villages
+        else pd.Series([None] * len(out), dtype=object)
+    )
     if "setting" in result_villages.columns:
         out["setting"] = result_villages["setting"].to_numpy()
     out["population"] = pop

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -47,10 +48,7 @@ def _as_index(name: str, a: ArrayLike) -> np.ndarray:
         if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             arr = arr.astype(np.int64)
         else:
-            msg = (
-                f"{name} must hold integers, got dtype {arr.dtype}; "
-                "pass integer node ids (int64)"
-            )
+            msg = f"{name} must hold integers, got dtype {arr.dtype}; pass integer node ids (int64)"
             raise ValidationError(msg)
     return np.ascontiguousarray(arr, dtype=np.int64)
 
@@ -95,10 +93,7 @@ def _validate_csr(
         )
         raise ValidationError(msg)
     if w.size != m:
-        msg = (
-            f"weights has {w.size} entries but indices has {m}; "
-            "pass exactly one weight per edge"
-        )
+        msg = f"weights has {w.size} entries but indices has {m}; pass exactly one weight per edge"
         raise ValidationError(msg)
     if m and (indices_a.min() < 0 or indices_a.max() >= n):
         msg = (
@@ -194,7 +189,13 @@ def multi_source_dijkstra(
     n = indptr_a.size - 1
     src = _validate_sources("sources", sources, n)
     return _dij.multi_source_dijkstra(
-        indptr_a, indices_a, w, src, _check_cutoff(cutoff), 0, None,
+        indptr_a,
+        indices_a,
+        w,
+        src,
+        _check_cutoff(cutoff),
+        0,
+        None,
         **_scratch(n, indices_a.size, src.size),
     )
 
@@ -209,16 +210,17 @@ def _many(
     relabel: np.ndarray | None = None,
     order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    flat_array = isinstance(source_sets, np.ndarray) and source_sets.ndim == 1
-    if flat_array and source_sets.dtype != object:
+    if (
+        isinstance(source_sets, np.ndarray)
+        and source_sets.ndim == 1
+        and source_sets.dtype != object
+    ):
         msg = (
             "source_sets must be a sequence of source arrays (one per set), got a flat array; "
             "wrap it in a list: [sources]"
         )
         raise ValidationError(msg)
-    sets = [
-        _validate_sources(f"source_sets[{j}]", s, n) for j, s in enumerate(source_sets)
-    ]
+    sets = [_validate_sources(f"source_sets[{j}]", s, n) for j, s in enumerate(source_sets)]
     offsets = np.zeros(len(sets) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([s.size for s in sets])
     flat = np.concatenate(sets) if sets else np.empty(0, dtype=np.int64)
@@ -227,9 +229,7 @@ def _many(
     cut = _check_cutoff(cutoff)
     if order is None:
         return _dij.multi_source_dijkstra_many(indptr, indices, weights, flat, offsets, cut)
-    return _dij.multi_source_dijkstra_many(
-        indptr, indices, weights, flat, offsets, cut, 0, order
-    )
+    return _dij.multi_source_dijkstra_many(indptr, indices, weights, flat, offsets, cut, 0, order)
 
 
 def multi_source_dijkstra_many(
@@ -301,8 +301,14 @@ class PreparedGraph:
         src = _validate_sources("sources", sources, self.n_nodes)
         # the kernel writes each result straight to its original id (no gather pass)
         return _dij.multi_source_dijkstra(
-            self.indptr, self.indices, self.weights, self.inverse[src], _check_cutoff(cutoff),
-            0, self.order, **_scratch(self.n_nodes, self.indices.size, src.size),
+            self.indptr,
+            self.indices,
+            self.weights,
+            self.inverse[src],
+            _check_cutoff(cutoff),
+            0,
+            self.order,
+            **_scratch(self.n_nodes, self.indices.size, src.size),
         )
 
     def multi_source_dijkstra_many(
@@ -435,6 +441,5 @@ def cost_distance(
     tables = _grid.neighbourhood(_check_connectivity(connectivity))
     if c.size == 0:
         return np.full(c.shape, np.inf)
-    return _grid.cost_distance(
-        c, src[:, 0].copy(), src[:, 1].copy(), _check_cutoff(cutoff), *tables
-    )
+    kernel: Any = _grid.cost_distance  # a numba dispatcher: its stub does not type the call
+    return kernel(c, src[:, 0].copy(), src[:, 1].copy(), _check_cutoff(cutoff), *tables)

@@ -67,12 +67,28 @@ SEAT_RADIUS_M = 5000.0
 _DIST_TOL_M = 1e-6
 
 PRESENCE_COLUMNS = [
-    "standard_id", "unit_level", "unit", "county", "met", "present", "missing",
-    "n_facilities", "note",
+    "standard_id",
+    "unit_level",
+    "unit",
+    "county",
+    "met",
+    "present",
+    "missing",
+    "n_facilities",
+    "note",
 ]
 RATIO_COLUMNS = [
-    "standard_id", "county", "attribute", "numerator", "population", "value", "target", "met",
-    "facilities", "facilities_missing_attribute", "missing_ids",
+    "standard_id",
+    "county",
+    "attribute",
+    "numerator",
+    "population",
+    "value",
+    "target",
+    "met",
+    "facilities",
+    "facilities_missing_attribute",
+    "missing_ids",
 ]
 
 
@@ -106,9 +122,7 @@ def _check_layer(df: Any, what: str, columns: Sequence[str], fix: str) -> None:
         raise ValidationError(msg)
     absent = [c for c in columns if c not in df.columns]
     if absent:
-        msg = (
-            f"{what} have no column(s) {absent} (columns: {format_list(df.columns, 12)}); {fix}"
-        )
+        msg = f"{what} have no column(s) {absent} (columns: {format_list(df.columns, 12)}); {fix}"
         raise ValidationError(msg)
     if df.crs is None:
         msg = f"{what} have no CRS; set it (facilities and boundaries are read as EPSG:4326)"
@@ -171,10 +185,14 @@ def _seat_areas(counties: Any, crs: Any) -> dict[str, Any]:
             epsg = utm_epsg(c.x, c.y)
             fwd = Transformer.from_crs(4326, epsg, always_xy=True)
             back = Transformer.from_crs(epsg, 4326, always_xy=True)
-            local = shapely.transform(geom, lambda x, y, f=fwd: f.transform(x, y),
-                                      interleaved=False)
-            geom = shapely.transform(local.buffer(SEAT_RADIUS_M),
-                                     lambda x, y, b=back: b.transform(x, y), interleaved=False)
+            local = shapely.transform(
+                geom, lambda x, y, f=fwd: f.transform(x, y), interleaved=False
+            )
+            geom = shapely.transform(
+                local.buffer(SEAT_RADIUS_M),
+                lambda x, y, b=back: b.transform(x, y),
+                interleaved=False,
+            )
         out[name] = geom
     if not out:
         return {}
@@ -194,10 +212,18 @@ def _groups_of(std: PlanStandard, key: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _prepare(facilities: Any, counties: Any) -> tuple[Any, Any, np.ndarray]:
-    _check_layer(facilities, "facilities", ["facility_id", "category"],
-                 "pass the facilities GeoDataFrame as loaded (facility_id, category, subtype)")
-    _check_layer(counties, "counties", ["county"],
-                 "pass the county boundaries GeoDataFrame with a 'county' name column")
+    _check_layer(
+        facilities,
+        "facilities",
+        ["facility_id", "category"],
+        "pass the facilities GeoDataFrame as loaded (facility_id, category, subtype)",
+    )
+    _check_layer(
+        counties,
+        "counties",
+        ["county"],
+        "pass the county boundaries GeoDataFrame with a 'county' name column",
+    )
     cty = counties.reset_index(drop=True)
     cty = cty.assign(county=cty["county"].astype(str))
     fac = facilities.reset_index(drop=True)
@@ -207,8 +233,17 @@ def _prepare(facilities: Any, counties: Any) -> tuple[Any, Any, np.ndarray]:
 # ---- presence ---------------------------------------------------------------------------------
 
 
-def _row(std: PlanStandard, level: str, unit: str, county: str | None, found: list[bool],
-         labels: list[str], n: int, applicable: bool, note: str) -> dict[str, Any]:
+def _row(
+    std: PlanStandard,
+    level: str,
+    unit: str,
+    county: str | None,
+    found: list[bool],
+    labels: list[str],
+    n: int,
+    applicable: bool,
+    note: str,
+) -> dict[str, Any]:
     present = [lab for lab, f in zip(labels, found, strict=True) if f]
     missing = [lab for lab, f in zip(labels, found, strict=True) if not f]
     return {
@@ -224,8 +259,9 @@ def _row(std: PlanStandard, level: str, unit: str, county: str | None, found: li
     }
 
 
-def _pilot_state(std: PlanStandard, pilots: set[str] | None, names: Sequence[str]) -> tuple[
-        bool, str]:
+def _pilot_state(
+    std: PlanStandard, pilots: set[str] | None, names: Sequence[str]
+) -> tuple[bool, str]:
     if not std.pilot_only:
         return True, ""
     if pilots is None:
@@ -235,9 +271,16 @@ def _pilot_state(std: PlanStandard, pilots: set[str] | None, names: Sequence[str
     return False, "not a pilot area"
 
 
-def _village_rows(std: PlanStandard, fac: Any, masks: list[np.ndarray], labels: list[str],
-                  villages: Any, cty: Any, pilots: set[str] | None,
-                  notes: list[str]) -> list[dict[str, Any]]:
+def _village_rows(
+    std: PlanStandard,
+    fac: Any,
+    masks: list[np.ndarray],
+    labels: list[str],
+    villages: Any,
+    cty: Any,
+    pilots: set[str] | None,
+    notes: list[str],
+) -> list[dict[str, Any]]:
     from pyproj import Transformer
     from scipy.spatial import cKDTree
 
@@ -247,8 +290,12 @@ def _village_rows(std: PlanStandard, fac: Any, masks: list[np.ndarray], labels: 
             f"({std.within_m!r}); set within_m (metres) in the standards YAML"
         )
         raise ValidationError(msg)
-    _check_layer(villages, "villages", ["village_id"],
-                 "pass the villages GeoDataFrame (village_id, geometry)")
+    _check_layer(
+        villages,
+        "villages",
+        ["village_id"],
+        "pass the villages GeoDataFrame (village_id, geometry)",
+    )
     vil = villages.reset_index(drop=True)
     if "county" in vil.columns:
         vcounty = vil["county"].to_numpy(dtype=object)
@@ -286,8 +333,19 @@ def _village_rows(std: PlanStandard, fac: Any, masks: list[np.ndarray], labels: 
         applicable, note = _pilot_state(std, pilots, [county] if county else [])
         if not vok[i]:
             applicable, note = False, "village has no location"
-        rows.append(_row(std, "village", str(vil["village_id"].iat[i]), county,
-                         list(has[:, i]), labels, count[i], applicable, note))
+        rows.append(
+            _row(
+                std,
+                "village",
+                str(vil["village_id"].iat[i]),
+                county,
+                list(has[:, i]),
+                labels,
+                count[i],
+                applicable,
+                note,
+            )
+        )
     notes.append(
         f"{std.id}: a village has a facility when one lies within {float(std.within_m):g} m "
         "(straight line, in the village's UTM zone)"
@@ -367,16 +425,31 @@ def presence_table(
         if std.pilot_only and pilots is None:
             notes.append(f"{std.id}: pilot-only rule and no pilot_counties given; not evaluated")
 
-        def unit_rows(level_name: str, units: list[tuple[str, str | None, np.ndarray, list[str]]],
-                      std: PlanStandard = std, labels: list[str] = labels,
-                      masks: list[np.ndarray] = masks,
-                      any_mask: np.ndarray = any_mask) -> list[dict[str, Any]]:
+        def unit_rows(
+            level_name: str,
+            units: list[tuple[str, str | None, np.ndarray, list[str]]],
+            std: PlanStandard = std,
+            labels: list[str] = labels,
+            masks: list[np.ndarray] = masks,
+            any_mask: np.ndarray = any_mask,
+        ) -> list[dict[str, Any]]:
             out = []
             for unit, county, in_unit, members in units:
                 applicable, note = _pilot_state(std, pilots, [unit, *members])
                 found = [bool((m & in_unit).any()) for m in masks]
-                out.append(_row(std, level_name, unit, county, found, labels,
-                                int((any_mask & in_unit).sum()), applicable, note))
+                out.append(
+                    _row(
+                        std,
+                        level_name,
+                        unit,
+                        county,
+                        found,
+                        labels,
+                        int((any_mask & in_unit).sum()),
+                        applicable,
+                        note,
+                    )
+                )
             return out
 
         if level == "county":
@@ -543,8 +616,11 @@ def ratio_table(
             )
             raise ValidationError(msg)
         province = std.per is None or (std.unit_level or "").lower() in ("province", "all")
-        units = [] if province else [(n, fac_county == n, p)
-                                     for n, p in zip(names, county_pop, strict=True)]
+        units = (
+            []
+            if province
+            else [(n, fac_county == n, p) for n, p in zip(names, county_pop, strict=True)]
+        )
         units.append((ALL, in_area, total_pop))
         for unit, in_unit, pop in units:
             sel = mask & in_unit
@@ -560,19 +636,21 @@ def ratio_table(
             met = None
             if target is not None and np.isfinite(value):
                 met = bool(value >= target * (1.0 - 1e-9))
-            rows.append({
-                "standard_id": std.id,
-                "county": unit,
-                "attribute": attr,
-                "numerator": num,
-                "population": pop,
-                "value": value,
-                "target": np.nan if target is None else target,
-                "met": met,
-                "facilities": int(sel.sum()),
-                "facilities_missing_attribute": int(miss.sum()),
-                "missing_ids": "; ".join(str(i) for i in ids[miss]),
-            })
+            rows.append(
+                {
+                    "standard_id": std.id,
+                    "county": unit,
+                    "attribute": attr,
+                    "numerator": num,
+                    "population": pop,
+                    "value": value,
+                    "target": np.nan if target is None else target,
+                    "met": met,
+                    "facilities": int(sel.sum()),
+                    "facilities_missing_attribute": int(miss.sum()),
+                    "missing_ids": "; ".join(str(i) for i in ids[miss]),
+                }
+            )
     df = pd.DataFrame(rows, columns=RATIO_COLUMNS)
     df["met"] = df["met"].astype(object)
     for col in ("numerator", "population", "value", "target"):

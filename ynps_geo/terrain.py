@@ -16,6 +16,8 @@ All cell sizes are in metres: project the DEM to a metric CRS first (e.g. its UT
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -168,10 +170,17 @@ def walking_graph(
     step is blocked when either of the two cells its segment crosses is impassable.
     """
     z, ok, tables, length_m, tan_max, spm = _prepare(
-        dem, cell_size_x_m, cell_size_y_m, connectivity, offpath_factor, barrier,
-        max_slope_deg, nodata,
+        dem,
+        cell_size_x_m,
+        cell_size_y_m,
+        connectivity,
+        offpath_factor,
+        barrier,
+        max_slope_deg,
+        nodata,
     )
-    return _grid.walking_graph(z, ok, *tables, length_m, tan_max, spm, bool(reverse))
+    kernel: Any = _grid.walking_graph  # a numba dispatcher: its stub does not type the call
+    return kernel(z, ok, *tables, length_m, tan_max, spm, bool(reverse))
 
 
 def walking_time(
@@ -217,15 +226,30 @@ def walking_time(
     computed by a grid kernel that never builds the graph (faster, less memory).
     """
     z, ok, tables, length_m, tan_max, spm = _prepare(
-        dem, cell_size_x_m, cell_size_y_m, connectivity, offpath_factor, barrier,
-        max_slope_deg, nodata,
+        dem,
+        cell_size_x_m,
+        cell_size_y_m,
+        connectivity,
+        offpath_factor,
+        barrier,
+        max_slope_deg,
+        nodata,
     )
     src = _validate_cells("sources_rc", sources_rc, z.shape)
     if z.size == 0:
         return np.full(z.shape, np.inf)
-    return _grid.walking_time(
-        z, ok, src[:, 0].copy(), src[:, 1].copy(), _check_cutoff(cutoff), *tables,
-        length_m, tan_max, spm, bool(reverse),
+    kernel: Any = _grid.walking_time  # a numba dispatcher: its stub does not type the call
+    return kernel(
+        z,
+        ok,
+        src[:, 0].copy(),
+        src[:, 1].copy(),
+        _check_cutoff(cutoff),
+        *tables,
+        length_m,
+        tan_max,
+        spm,
+        bool(reverse),
     )
 
 

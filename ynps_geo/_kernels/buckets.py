@@ -79,8 +79,16 @@ def bucket_plan(indptr: np.ndarray, weights: np.ndarray) -> tuple[float, int, in
 
 @nb.njit(cache=True, inline="always")
 def _push(
-    t: int, v: int, nd: float, invd: float, NB: int,
-    pnode: np.ndarray, pnext: np.ndarray, ptop: np.ndarray, head: np.ndarray, cnt: np.ndarray,
+    t: int,
+    v: int,
+    nd: float,
+    invd: float,
+    NB: int,
+    pnode: np.ndarray,
+    pnext: np.ndarray,
+    ptop: np.ndarray,
+    head: np.ndarray,
+    cnt: np.ndarray,
 ) -> None:
     s = np.int64(nd * invd) % NB
     p = ptop[t]
@@ -93,12 +101,27 @@ def _push(
 
 @nb.njit(cache=True)
 def _expand(
-    t: int, s: int, first: bool,
-    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray, cutoff: float,
-    dn: np.ndarray, settled: np.ndarray,
-    pnode: np.ndarray, pnext: np.ndarray, head: np.ndarray, cnt: np.ndarray,
-    cur: np.ndarray, curoff: np.ndarray, ncur: np.ndarray, pos: np.ndarray,
-    cv: np.ndarray, cd: np.ndarray, cn: np.ndarray, ccount: np.ndarray,
+    t: int,
+    s: int,
+    first: bool,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    cutoff: float,
+    dn: np.ndarray,
+    settled: np.ndarray,
+    pnode: np.ndarray,
+    pnext: np.ndarray,
+    head: np.ndarray,
+    cnt: np.ndarray,
+    cur: np.ndarray,
+    curoff: np.ndarray,
+    ncur: np.ndarray,
+    pos: np.ndarray,
+    cv: np.ndarray,
+    cd: np.ndarray,
+    cn: np.ndarray,
+    ccount: np.ndarray,
 ) -> None:
     base = curoff[t]
     if first:
@@ -142,10 +165,20 @@ def _expand(
 
 @nb.njit(cache=True)
 def _apply(
-    t: int, T: int, invd: float, NB: int,
+    t: int,
+    T: int,
+    invd: float,
+    NB: int,
     dn: np.ndarray,
-    pnode: np.ndarray, pnext: np.ndarray, ptop: np.ndarray, head: np.ndarray, cnt: np.ndarray,
-    cv: np.ndarray, cd: np.ndarray, cn: np.ndarray, ccount: np.ndarray,
+    pnode: np.ndarray,
+    pnext: np.ndarray,
+    ptop: np.ndarray,
+    head: np.ndarray,
+    cnt: np.ndarray,
+    cv: np.ndarray,
+    cd: np.ndarray,
+    cn: np.ndarray,
+    ccount: np.ndarray,
 ) -> None:
     for src in range(T):
         for j in range(ccount[src]):
@@ -258,9 +291,29 @@ def msd_buckets_into(
         first = True
         while True:
             for t in range(T):
-                _expand(t, s, first, indptr, indices, weights, cutoff, dn,
-                        settled, pnode, pnext, head, cnt, cur, curoff, ncur, pos,
-                        cv, cd, cn, ccount)
+                _expand(
+                    t,
+                    s,
+                    first,
+                    indptr,
+                    indices,
+                    weights,
+                    cutoff,
+                    dn,
+                    settled,
+                    pnode,
+                    pnext,
+                    head,
+                    cnt,
+                    cur,
+                    curoff,
+                    ncur,
+                    pos,
+                    cv,
+                    cd,
+                    cn,
+                    ccount,
+                )
             first = False
             produced = 0
             left = 0
@@ -269,8 +322,7 @@ def msd_buckets_into(
                 left += ncur[t] - pos[t]
             if produced > 0:
                 for t in range(T):
-                    _apply(t, T, invd, NB, dn, pnode, pnext, ptop, head,
-                           cnt, cv, cd, cn, ccount)
+                    _apply(t, T, invd, NB, dn, pnode, pnext, ptop, head, cnt, cv, cd, cn, ccount)
             if left == 0:
                 break
         b += 1
@@ -317,8 +369,15 @@ def grow_pool(
 
 @nb.njit(cache=True, inline="always")
 def ring_push(
-    v: int, key: float, invd: float, NB: int,
-    pnode: np.ndarray, pnext: np.ndarray, head: np.ndarray, free: int, top: int,
+    v: int,
+    key: float,
+    invd: float,
+    NB: int,
+    pnode: np.ndarray,
+    pnext: np.ndarray,
+    head: np.ndarray,
+    free: int,
+    top: int,
 ) -> tuple[int, int]:
     """Link ``v`` into the bucket of ``key``; returns the new ``(free, top)``."""
     if free >= 0:

@@ -106,8 +106,21 @@ def search_into(
     """
     if NB > 0:
         msd_buckets_into(
-            indptr, indices, weights, sources, cutoff, dist, nearest, invd, NB, maxdeg, 1,
-            order, dn, pnode, pnext,
+            indptr,
+            indices,
+            weights,
+            sources,
+            cutoff,
+            dist,
+            nearest,
+            invd,
+            NB,
+            maxdeg,
+            1,
+            order,
+            dn,
+            pnode,
+            pnext,
         )
     elif order.shape[0] == 0:
         msd_into(indptr, indices, weights, sources, cutoff, dist, nearest)
@@ -162,8 +175,20 @@ def multi_source_dijkstra(
         dist[:] = np.inf
         nearest[:] = -1
     search_into(
-        indptr, indices, weights, sources, cutoff, dist, nearest, invd, NB, maxdeg, perm,
-        dn_, pnode_, pnext_,
+        indptr,
+        indices,
+        weights,
+        sources,
+        cutoff,
+        dist,
+        nearest,
+        invd,
+        NB,
+        maxdeg,
+        perm,
+        dn_,
+        pnode_,
+        pnext_,
     )
     return dist, nearest
 

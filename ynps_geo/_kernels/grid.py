@@ -226,9 +226,7 @@ def cost_distance_buckets(
                         pending += 1
                 for k in range(n_adjacent, K):
                     v = u + off[k]
-                    nd = du + factor[k] * (
-                        cu + flat[u + off1[k]] + flat[u + off2[k]] + flat[v]
-                    )
+                    nd = du + factor[k] * (cu + flat[u + off1[k]] + flat[u + off2[k]] + flat[v])
                     if nd < dist[v] and nd <= cutoff:
                         dist[v] = nd
                         free, top = ring_push(v, nd, invd, NB, pnode, pnext, head, free, top)
@@ -241,9 +239,7 @@ def cost_distance_buckets(
                     continue
                 v = rr * W + cc
                 if kind[k] == KNIGHT:
-                    nd = du + factor[k] * (
-                        cu + flat[u + off1[k]] + flat[u + off2[k]] + flat[v]
-                    )
+                    nd = du + factor[k] * (cu + flat[u + off1[k]] + flat[u + off2[k]] + flat[v])
                 else:
                     nd = du + factor[k] * (cu + flat[v])
                 if nd < dist[v] and nd <= cutoff:
@@ -294,9 +290,7 @@ def cost_distance(
             return cost_distance_buckets(
                 cost, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2, invd, NB
             )
-    return cost_distance_heap(
-        cost, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2
-    )
+    return cost_distance_heap(cost, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2)
 
 
 @nb.njit(cache=True, inline="always")
@@ -419,8 +413,17 @@ def walking_time_heap(
             if dist[v] <= du:
                 continue
             step = walk_step(
-                zf, okf, u, v, u + off1[k], u + off2[k], kind[k], length_m[k],
-                tan_max, seconds_per_m, reverse,
+                zf,
+                okf,
+                u,  # type: ignore[arg-type]
+                v,
+                u + off1[k],
+                u + off2[k],
+                kind[k],
+                length_m[k],
+                tan_max,
+                seconds_per_m,
+                reverse,
             )
             if step < 0.0:
                 continue
@@ -536,8 +539,17 @@ def walking_time_buckets(
                 if dist[v] <= du:
                     continue
                 step = walk_step(
-                    zf, okf, u, v, u + off1[k], u + off2[k], kind[k], length_m[k],
-                    tan_max, seconds_per_m, reverse,
+                    zf,
+                    okf,
+                    u,
+                    v,
+                    u + off1[k],
+                    u + off2[k],
+                    kind[k],
+                    length_m[k],
+                    tan_max,
+                    seconds_per_m,
+                    reverse,
                 )
                 if step < 0.0:
                     continue
@@ -550,9 +562,7 @@ def walking_time_buckets(
 
 
 @nb.njit(cache=True)
-def max_step_rise(
-    dem: np.ndarray, ok: np.ndarray, dr: np.ndarray, dc: np.ndarray
-) -> np.ndarray:
+def max_step_rise(dem: np.ndarray, ok: np.ndarray, dr: np.ndarray, dc: np.ndarray) -> np.ndarray:
     """Per move, the largest ``|dem[v] - dem[u]|`` between two passable cells it links
     (``-1`` when none); a move and its opposite share the value."""
     H, W = dem.shape
@@ -614,12 +624,42 @@ def walking_time(
         invd, NB = ring_plan(wmin, wmax, dem.size)
         if NB > 0:
             return walking_time_buckets(
-                dem, ok, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2,
-                length_m, tan_max, seconds_per_m, reverse, invd, NB,
+                dem,
+                ok,
+                src_rows,
+                src_cols,
+                cutoff,
+                dr,
+                dc,
+                kind,
+                mr1,
+                mc1,
+                mr2,
+                mc2,
+                length_m,
+                tan_max,
+                seconds_per_m,
+                reverse,
+                invd,
+                NB,
             )
     return walking_time_heap(
-        dem, ok, src_rows, src_cols, cutoff, dr, dc, kind, mr1, mc1, mr2, mc2, length_m,
-        tan_max, seconds_per_m, reverse,
+        dem,
+        ok,
+        src_rows,
+        src_cols,
+        cutoff,
+        dr,
+        dc,
+        kind,
+        mr1,
+        mc1,
+        mr2,
+        mc2,
+        length_m,
+        tan_max,
+        seconds_per_m,
+        reverse,
     )
 
 
@@ -671,8 +711,17 @@ def walking_graph(
                     continue
                 v = rr * W + cc
                 step = walk_step(
-                    zf, okf, u, v, u + off1[k], u + off2[k], kind[k], length_m[k],
-                    tan_max, seconds_per_m, reverse,
+                    zf,
+                    okf,
+                    u,
+                    v,
+                    u + off1[k],
+                    u + off2[k],
+                    kind[k],
+                    length_m[k],
+                    tan_max,
+                    seconds_per_m,
+                    reverse,
                 )
                 if step < 0.0:
                     continue
