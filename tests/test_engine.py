@@ -39,9 +39,10 @@ def test_offroad_walk_on_flat_ground_is_hand_computable() -> None:
     assert eng.village_values(d)[0, 0] == pytest.approx(900.0, rel=1e-9)
 
 
-def test_road_trip_walks_on_and_off_the_road() -> None:
+def _straight_road_case() -> tuple[GridSpec, RoadNetwork, TravelEngine]:
+    """A straight east-west road (row 20, columns 2-37, a node every 100 m, 36 km/h), a
+    village 300 m north of its west end and a facility 200 m south of its east end."""
     g = _grid(n=40)
-    # a straight east-west road along row 20 from col 2 to col 37, nodes every 100 m
     cols = np.arange(2, 38)
     rx, ry = g.centres(np.full(len(cols), 20), cols)
     lon, lat = _lonlat(rx, ry)
@@ -54,10 +55,13 @@ def test_road_trip_walks_on_and_off_the_road() -> None:
         highway=np.array(["secondary"] * (n - 1), dtype=object),
         speed_kmh=np.full(n - 1, 36.0),
     )
-    # village 300 m north of the road's west end, facility 200 m south of the east end
     vx, vy = g.centres(np.array([17]), np.array([2]))
     fx, fy = g.centres(np.array([22]), np.array([37]))
-    eng = TravelEngine.build(g, None, net, (vx, vy), (fx, fy))
+    return g, net, TravelEngine.build(g, None, net, (vx, vy), (fx, fy))
+
+
+def test_road_trip_walks_on_and_off_the_road() -> None:
+    _, net, eng = _straight_road_case()
     d, _ = eng.search("drive", [np.array([0])])
     t = eng.village_values(d)[0, 0]
     road_m = float(net.length_m.sum())
@@ -106,29 +110,15 @@ def test_nearest_of_many_equals_brute_force() -> None:
 
 
 def test_trip_splits_into_road_and_offroad_parts() -> None:
-    g = _grid(n=40)
-    cols = np.arange(2, 38)
-    rx, ry = g.centres(np.full(len(cols), 20), cols)
-    lon, lat = _lonlat(rx, ry)
-    n = len(cols)
-    net = RoadNetwork.from_edges(
-        lon,
-        lat,
-        np.arange(n - 1),
-        np.arange(1, n),
-        highway=np.array(["secondary"] * (n - 1), dtype=object),
-        speed_kmh=np.full(n - 1, 36.0),
-    )
-    vx, vy = g.centres(np.array([17]), np.array([2]))
-    fx, fy = g.centres(np.array([22]), np.array([37]))
-    eng = TravelEngine.build(g, None, net, (vx, vy), (fx, fy))
+    g, net, eng = _straight_road_case()
     d, _ = eng.search("drive", [np.array([0])])
     total = eng.village_values(d)[0, 0]
     road = eng.village_values(eng.road_part("drive", d[0]))[0]
     assert road == pytest.approx(float(net.length_m.sum()) / 10.0, rel=1e-9)
     assert total - road == pytest.approx(500.0 / FLAT_OFFROAD_MPS, rel=2e-3)
     # a trip that never touches a road has no road part
-    eng2 = TravelEngine.build(g, None, None, (vx, vy), (fx, fy))
+    v, f = eng.villages, eng.facilities
+    eng2 = TravelEngine.build(g, None, None, (v.x, v.y), (f.x, f.y))
     d2, _ = eng2.search("walk", [np.array([0])])
     assert eng2.village_values(eng2.road_part("walk", d2[0]))[0] == 0.0
 
