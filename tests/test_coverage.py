@@ -123,3 +123,22 @@ def test_reporting_groups_follow_the_plan() -> None:
     assert t.loc["自治县 autonomous", "population"] == 350.0
     assert t.loc["自治县 autonomous", "share_covered"] == pytest.approx(150 / 350)
     assert t.loc["乡村振兴重点县", "villages_uncovered"] == 4
+
+
+def test_coverage_table_unknown_population_and_not_applying_villages() -> None:
+    """A village with unknown (NaN) population counts as a village and adds nobody; a village
+    the standard does not apply to is left out of both; a county without villages gets 0."""
+    std = [load_standards()["health_15min"]]
+    v = _villages()
+    v.loc[1, "population"] = np.nan  # b: covered, population unknown
+    v.loc[3, "health_15min_applies"] = False  # d: uncovered, not applying
+    t = coverage_table(v, None, std, ["X", "Y", "Z"]).set_index("county")
+    assert t.loc["X", "population"] == 100 and t.loc["X", "population_covered"] == 100
+    assert t.loc["X", "villages"] == 2 and t.loc["X", "villages_uncovered"] == 0
+    assert t.loc["Y", "population"] == 1050 and t.loc["Y", "population_covered"] == 1000
+    assert t.loc["Y", "villages"] == 2 and t.loc["Y", "villages_uncovered"] == 1
+    assert t.loc["Z", "population"] == 0 and np.isnan(t.loc["Z", "share_covered"])
+    assert t.loc["Z", "villages"] == 0
+    assert t.loc["ALL", "population"] == 1150 and t.loc["ALL", "villages"] == 4
+    assert t.loc["ALL", "villages_uncovered"] == 1
+    assert t["villages"].dtype.kind == "i" and t["population"].dtype.kind == "f"

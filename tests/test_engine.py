@@ -145,3 +145,67 @@ def test_barriers_force_a_detour_and_cliffs_can_be_closed() -> None:
     closed.max_slope_deg = 45.0
     assert np.isfinite(slow.village_values(slow.search("walk", [np.array([0])])[0])[0, 0])
     assert np.isinf(closed.village_values(closed.search("walk", [np.array([0])])[0])[0, 0])
+
+
+def _road(
+    g: GridSpec, rows: np.ndarray, cols: np.ndarray, u: list[int], v: list[int]
+) -> RoadNetwork:
+    rx, ry = g.centres(rows, cols)
+    lon, lat = _lonlat(rx, ry)
+    return RoadNetwork.from_edges(
+        lon,
+        lat,
+        np.array(u),
+        np.array(v),
+        highway=np.array(["secondary"] * len(u), dtype=object),
+        speed_kmh=np.full(len(u), 36.0),
+    )
+
+
+def test_road_part_with_zero_cost_links_terminates() -> None:
+    """A road node exactly at its cell's centre is linked to the cell at zero cost both ways;
+    the shortest-path tree recovered from the distances must not loop between the two."""
+    import threading
+
+    g = _grid()
+    rows, cols = np.array([5, 5, 5, 0]), np.array([4, 7, 1, 1])
+    net = _road(g, rows, cols, [0, 2], [1, 3])
+    vx, vy = g.centres(np.array([5]), np.array([9]))
+    fx, fy = g.centres(np.array([5]), np.array([0]))
+    eng = TravelEngine.build(g, None, net, (vx, vy), (fx, fy))
+    eng._road_xy = g.centres(rows, cols)  # exactly at the centres: zero-cost links
+    d, _ = eng.search("walk", [np.array([0])])
+    out: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: out.append(eng.road_part("walk", d[0])), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert out, "road_part did not finish (a cycle in the recovered tree)"
+    road = eng.village_values(out[0])[0]
+    # the trip walks the 300 m road between columns 4 and 7
+    assert road == pytest.approx(float(net.length_m[0]) / (5.0 / 3.6), rel=1e-9)
+    assert 0.0 < road < eng.village_values(d)[0, 0]
+
+
+def test_points_on_barrier_cells_are_snapped_and_far_roads_are_reached_over_terrain() -> None:
+    g = _grid(n=11)
+    wall = np.zeros(g.shape, dtype=bool)
+    wall[:, 5] = True  # a river across the whole grid
+    # a village standing on a cell marked as barrier (a pond) still walks to its facility,
+    # from the nearest passable cell
+    pond = np.zeros(g.shape, dtype=bool)
+    pond[5, 5] = True
+    vx, vy = g.centres(np.array([5]), np.array([5]))
+    fx, fy = g.centres(np.array([5]), np.array([9]))
+    eng = TravelEngine.build(g, None, None, (vx, vy), (fx, fy))
+    eng.barrier = pond
+    d = eng.village_values(eng.search("distance", [np.array([0])])[0])[0, 0]
+    # 100 m to a neighbouring cell, then round the pond (depending on the neighbour taken)
+    assert np.isfinite(d) and 400.0 - 1e-6 <= d <= 800.0
+    # a road beyond the river is not reached by walking straight across it
+    net = _road(g, np.array([5, 5]), np.array([7, 8]), [0], [1])
+    vx, vy = g.centres(np.array([5]), np.array([2]))
+    eng = TravelEngine.build(g, None, net, (vx, vy), (fx, fy))
+    eng.barrier = wall
+    for mode in ("walk", "drive", "distance"):
+        d = eng.village_values(eng.search(mode, [np.array([0])])[0])[0, 0]
+        assert np.isinf(d), mode

@@ -246,6 +246,9 @@ def test_scheduled_report_is_dated_atomic_and_cached(
     first = time.perf_counter() - t0
     (day,) = [p for p in out.iterdir() if p.is_dir()]
     assert (out / "latest.txt").read_text().strip() == day.name
+    # the dated folder is as readable as any folder made here (not mkdtemp's private 0700)
+    (tmp_path / "ref").mkdir()
+    assert day.stat().st_mode & 0o777 == (tmp_path / "ref").stat().st_mode & 0o777
     for name in ("villages.gpkg", "coverage.csv", "map.html", "report.html", "run.json"):
         assert (day / name).exists(), name
     assert (out / "ynps-geo.log").read_text(encoding="utf-8").strip()
@@ -294,3 +297,86 @@ def test_standards_listing_survives_a_closed_pipe() -> None:
     )
     assert proc.stdout.startswith("eldercare_15min")
     assert "BrokenPipeError" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_capacity_access_searches_each_facility_once(demo_out: Path) -> None:
+    """Beds and doctors share the health facilities: each is searched once, and the figures
+    equal 2SFCA on a travel-time matrix of single-facility searches."""
+    from ynps_geo.access import access_table
+    from ynps_geo.analysis import Options, build_county_engine, capacity_access, facility_matches
+    from ynps_geo.config import load_config
+    from ynps_geo.workflows import load_inputs
+
+    inputs = load_inputs(load_config(demo_out / "data" / "config.yaml"))
+    county, geom = inputs.counties["county"].iloc[0], inputs.counties.geometry.iloc[0]
+    opts = Options(resolution_m=250)
+    setup = build_county_engine(county, geom, inputs, opts)
+    eng, vil, fac = setup.engine, setup.villages, setup.facilities
+    searched: list[int] = []
+    search = eng.search
+
+    def counting(mode: str, sets: list, cutoff: float = np.inf) -> tuple:
+        searched.extend(int(s[0]) for s in sets)
+        return search(mode, sets, cutoff)
+
+    eng.search = counting  # type: ignore[method-assign]
+    acc = capacity_access(eng, vil, fac, opts)
+    assert len(searched) == len(set(searched)) > 0
+    assert {"beds", "doctors"} <= set(acc["capacity"])
+    health = np.nonzero(facility_matches(fac, ("health",)))[0]
+    dist, _ = search("drive", [np.array([i]) for i in health], opts.access_threshold_min * 60)
+    minutes = eng.village_values(dist).T / 60.0
+    for cap in ("beds", "doctors"):
+        known = np.isfinite(pd.to_numeric(fac[cap].iloc[health], errors="coerce").to_numpy(float))
+        minutes_cap = np.where(known[None, :], minutes, np.inf)
+        expect = access_table(
+            vil[["village_id", "county", "population"]],
+            fac.iloc[health],
+            minutes_cap,
+            cap,
+            opts.access_threshold_min,
+        )
+        got = acc[acc["capacity"] == cap]
+        np.testing.assert_allclose(
+            got["access_2sfca_per_1000"].to_numpy(float),
+            expect["access_per_1000"].to_numpy(float),
+            rtol=1e-12,
+        )
+
+
+def test_cache_key_covers_barriers_and_setting_defaults(
+    tmp_path: Path, demo_out: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    from ynps_geo import settings
+    from ynps_geo.config import load_config
+    from ynps_geo.workflows import cache_key, load_inputs
+
+    river = tmp_path / "data" / "river.geojson"
+    _write_config(tmp_path, demo_out)  # copies the data folder
+    b = gpd.read_file(tmp_path / "data" / "boundary.geojson").geometry.iloc[0]
+    x0, y0, x1, y1 = b.bounds
+    ym = (y0 + y1) / 2
+    gpd.GeoDataFrame(
+        {"name": ["river"]}, geometry=[LineString([(x0, ym), (x1, ym)]).buffer(0.002)], crs=4326
+    ).to_file(river)
+    cfg_path = _write_config(tmp_path, demo_out, barriers={"path": "river.geojson", "crs": "wgs84"})
+    cfg = load_config(cfg_path)
+    assert cfg.barriers is not None and cfg.barriers["path"] == river.resolve()
+    assert len(load_inputs(cfg).barriers) == 1
+    key = cache_key(cfg)
+    # the barrier file's bytes change: a new key
+    gpd.GeoDataFrame(
+        {"name": ["river"]}, geometry=[LineString([(x0, y0), (x1, y1)]).buffer(0.002)], crs=4326
+    ).to_file(river)
+    assert cache_key(cfg) != key
+    key = cache_key(cfg)
+    # a module setting that gives an option's default changes results: a new key
+    monkeypatch.setattr(settings, "walking_speed_kmh", 4.0)
+    assert cache_key(cfg) != key
+    # a missing barrier file is named when the config is read
+    bad = _write_config(tmp_path, demo_out, barriers={"path": "nope.geojson"})
+    with pytest.raises(DataSourceError, match=r"nope\.geojson"):
+        load_config(bad)

@@ -596,22 +596,25 @@ def capacity_access(
 
     frames = []
     cutoff_s = options.access_threshold_min * 60.0
+    # facilities holding a known value of any capacity, each searched once (beds and doctors
+    # share the health facilities)
+    plan: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for cap, groups in ACCESS_CAPACITIES.items():
         if cap not in fac.columns:
             continue
         match = facility_matches(fac, groups)
         values = pd.to_numeric(fac[cap], errors="coerce").to_numpy(float)
-        known = np.nonzero(match & np.isfinite(values))[0]
-        cost = np.full((len(vil), len(known)), np.inf)
-        for start in range(0, len(known), 16):  # bounded memory: 16 searches at a time
-            chunk = known[start : start + 16]
-            dist, _ = engine.search(options.access_mode, [np.array([i]) for i in chunk], cutoff_s)
-            cost[:, start : start + len(chunk)] = engine.village_values(dist).T / 60.0
+        plan[cap] = (match, np.nonzero(match & np.isfinite(values))[0])
+    rows = np.unique(np.concatenate([k for _, k in plan.values()])) if plan else np.zeros(0, int)
+    minutes = np.full((len(vil), len(rows)), np.inf)  # village x searched facility
+    for start in range(0, len(rows), 16):  # bounded memory: 16 searches at a time
+        chunk = rows[start : start + 16]
+        dist, _ = engine.search(options.access_mode, [np.array([i]) for i in chunk], cutoff_s)
+        minutes[:, start : start + len(chunk)] = engine.village_values(dist).T / 60.0
+    for cap, (match, known) in plan.items():
         sub = fac.iloc[np.nonzero(match)[0]]
         full = np.full((len(vil), len(sub)), np.inf)
-        pos = {int(k): j for j, k in enumerate(np.nonzero(match)[0])}
-        for j, k in enumerate(known):
-            full[:, pos[int(k)]] = cost[:, j]
+        full[:, np.isin(np.nonzero(match)[0], known)] = minutes[:, np.searchsorted(rows, known)]
         villages = vil[["village_id", "county", "population"]]
         e2 = access_table(
             villages, sub, full, cap, options.access_threshold_min, zones=list(options.access_zones)

@@ -67,6 +67,7 @@ LAYER_KEYS: dict[str, set[str]] = {
     "roads": {"path", "crs", "layer", "class_field", "speed_field", "oneway_field"},
     "dem": {"path"},
     "population": {"path"},
+    "barriers": {"path", "crs", "layer"},
 }
 
 
@@ -102,6 +103,7 @@ class AnalysisConfig:
     standards_overrides: list[dict[str, Any]] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     raw: dict[str, Any] = field(default_factory=dict)
+    barriers: dict[str, Any] | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -235,6 +237,7 @@ def load_config(path: str | Path) -> AnalysisConfig:
         standards_overrides=list(overrides),
         options=options,
         raw=dict(data),
+        barriers=_layer(data.get("barriers"), "barriers", source),
     )
     # validate standard ids now, so a typo fails before any data is read
     from ynps_geo.model.standards import load_standards

@@ -93,29 +93,48 @@ def coverage_table(
     """
     rows = []
     pop_src = people if people is not None else villages
+    keys = [*counties, "ALL"]
     for s in standards:
-        for county in [*counties, "ALL"]:
-            row: dict[str, object] = {"county": county, "standard_id": s.id}
-            if pop_src is not None and len(pop_src):
-                sel = pop_src if county == "ALL" else pop_src[pop_src["county"] == county]
-                app = sel[sel[f"{s.id}_applies"].astype(bool)]
-                pop = float(app["population"].sum())
-                cov = float(app.loc[app[f"{s.id}_covered"].astype(bool), "population"].sum())
-            else:
-                pop = cov = 0.0
-            row["population"] = pop
-            row["population_covered"] = cov
-            row["share_covered"] = cov / pop if pop > 0 else float("nan")
-            if villages is not None and len(villages):
-                vs = villages if county == "ALL" else villages[villages["county"] == county]
-                vs = vs[vs[f"{s.id}_applies"].astype(bool)]
-                row["villages"] = len(vs)
-                row["villages_uncovered"] = int((~vs[f"{s.id}_covered"].astype(bool)).sum())
-            else:
-                row["villages"] = 0
-                row["villages_uncovered"] = 0
-            rows.append(row)
+        # one pass per standard and table (a groupby), not one filter per county
+        pop = cov = dict.fromkeys(keys, 0.0)
+        if pop_src is not None and len(pop_src):
+            pop, cov = _by_county(pop_src, s, keys, weight="population")
+        nvil = nunc = dict.fromkeys(keys, 0.0)
+        if villages is not None and len(villages):
+            nvil, nunc = _by_county(villages, s, keys, weight=None)
+        for county in keys:
+            p, c = pop[county], cov[county]
+            rows.append(
+                {
+                    "county": county,
+                    "standard_id": s.id,
+                    "population": p,
+                    "population_covered": c,
+                    "share_covered": c / p if p > 0 else float("nan"),
+                    "villages": int(nvil[county]),
+                    "villages_uncovered": int(nvil[county] - nunc[county]),
+                }
+            )
     return pd.DataFrame(rows, columns=COVERAGE_COLUMNS)
+
+
+def _by_county(
+    df: pd.DataFrame, s: PlanStandard, keys: Sequence[str], *, weight: str | None
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Per county in ``keys`` (and ``ALL``): the weight the standard applies to, and the part
+    of it covered. ``weight=None`` counts rows; a NaN weight (unknown population) adds 0."""
+    app = df[f"{s.id}_applies"].astype(bool).to_numpy()
+    cov = app & df[s.covered_column].astype(bool).to_numpy()
+    w = np.ones(len(df)) if weight is None else df[weight].to_numpy(dtype=np.float64)
+    w = np.where(np.isnan(w), 0.0, w)
+    frame = pd.DataFrame(
+        {"county": df["county"].to_numpy(), "all": np.where(app, w, 0.0), "cov": w * cov}
+    )
+    sums = frame.groupby("county", sort=False, dropna=True)[["all", "cov"]].sum()
+    total = {k: float(sums["all"].get(k, 0.0)) for k in keys}
+    part = {k: float(sums["cov"].get(k, 0.0)) for k in keys}
+    total["ALL"], part["ALL"] = float(frame["all"].sum()), float(frame["cov"].sum())
+    return total, part
 
 
 def coverage_by_setting(

@@ -173,12 +173,42 @@ class TravelEngine:
             w = res * np.hypot(dr, dc)
         return u, v, w
 
+    def _passable(self) -> np.ndarray:
+        """Flat boolean mask of the cells walking can enter (elevation known, no barrier)."""
+        ok = np.isfinite(self.dem).ravel()
+        if self.barrier is not None:
+            ok = ok & ~np.asarray(self.barrier, dtype=bool).ravel()
+        return ok
+
     def _cell_of(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Passable grid cell holding each point (``-1`` outside the grid or impassable)."""
         row, col = self.grid.rowcol(x, y)
         ok = self.grid.inside(row, col)
         cell = np.where(ok, row * self.grid.width + col, -1)
         ok_cells = cell >= 0
-        cell[ok_cells & np.isnan(self.dem.ravel()[np.where(ok_cells, cell, 0)])] = -1
+        cell[ok_cells & ~self._passable()[np.where(ok_cells, cell, 0)]] = -1
+        return cell
+
+    def _snap_cells(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """:meth:`_cell_of`, with points on an impassable cell (a barrier, a DEM void) moved
+        to the nearest passable cell within ``settings.max_snap_distance_m``; ``-1`` when none
+        is (or the point lies outside the grid)."""
+        g = self.grid
+        cell = self._cell_of(x, y)
+        row, col = g.rowcol(x, y)
+        stuck = (cell < 0) & g.inside(row, col)
+        passable = self._passable().reshape(g.shape)
+        if not stuck.any() or not passable.any():
+            return cell
+        from scipy.ndimage import distance_transform_edt
+
+        near_r, near_c = distance_transform_edt(
+            ~passable, return_distances=False, return_indices=True
+        )
+        r, c = near_r[row[stuck], col[stuck]], near_c[row[stuck], col[stuck]]
+        cx, cy = g.centres(r, c)
+        close = np.hypot(x[stuck] - cx, y[stuck] - cy) <= settings.max_snap_distance_m
+        cell[np.flatnonzero(stuck)[close]] = (r * g.width + c)[close]
         return cell
 
     def _leg_cost(self, d_m: np.ndarray, mode: str) -> np.ndarray:
@@ -238,7 +268,7 @@ class TravelEngine:
             if not len(pts):
                 continue
             ids = np.arange(len(pts), dtype=np.int64) + pts.first_node
-            cell = self._cell_of(pts.x, pts.y)
+            cell = self._snap_cells(pts.x, pts.y)
             ok = cell >= 0
             cx, cy = g.centres(cell[ok] // g.width, cell[ok] % g.width)
             cost = self._leg_cost(np.hypot(pts.x[ok] - cx, pts.y[ok] - cy), mode)
@@ -252,8 +282,10 @@ class TravelEngine:
                 dist = np.asarray(dist).reshape(len(pts), -1)
                 idx = np.asarray(idx).reshape(len(pts), -1)
                 near = dist <= max(2.0 * g.res, 1.0)
-                # the nearest road node is always offered (walked), however far
-                near[:, 0] = True
+                # a point with no passable cell (outside the grid) walks straight to its
+                # nearest road node, however far; the others reach farther roads over the
+                # terrain, which respects slopes and barriers
+                near[:, 0] |= ~ok
                 rows = np.repeat(ids, idx.shape[1]).reshape(idx.shape)[near]
                 rn = idx[near] + g.size
                 c = self._leg_cost(dist[near], mode)
@@ -339,20 +371,44 @@ class TravelEngine:
         indptr, indices, weights = self.graph(mode)
         n = len(indptr) - 1
         a = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-        b = indices
-        da = dist[a]
-        tree = np.isfinite(da) & (da + weights == dist[b]) & (a != b)
+        b = np.asarray(indices, dtype=np.int64)
+        da, db = dist[a], dist[b]
+        tree = np.isfinite(da) & (da + weights == db) & (a != b)
+        # one tree edge per node, chosen explicitly (ties: the first in CSR order), so that the
+        # road cost below always belongs to the predecessor kept. Edges that gain distance
+        # come first: they cannot close a cycle. Nodes reached only by zero-cost edges (a
+        # road node at its cell's centre) take them breadth-first from nodes already placed,
+        # so that two zero-cost edges between the same nodes never point at each other.
+        edge = np.full(n, -1, dtype=np.int64)
+        gain = np.flatnonzero(tree & (da < db))
+        nodes, first = np.unique(b[gain], return_index=True)
+        edge[nodes] = gain[first]
+        flat = np.flatnonzero(tree & (da == db))
+        if flat.size:
+            placed = edge >= 0
+            roots = np.ones(n, dtype=bool)
+            roots[b[tree]] = False  # sources: no tree edge leads into them
+            placed |= roots
+            while flat.size:
+                ready = flat[placed[a[flat]] & ~placed[b[flat]]]
+                if not ready.size:
+                    break
+                nodes, first = np.unique(b[ready], return_index=True)
+                edge[nodes] = ready[first]
+                placed[nodes] = True
+                flat = flat[~placed[b[flat]]]
+        has = edge >= 0
         pred = np.full(n, -1, dtype=np.int64)
-        pred[b[tree]] = a[tree]
+        pred[has] = a[edge[has]]
+        # a road edge joins two road nodes
         lo, hi = self.grid.size, self.grid.size + self.n_road_nodes
-        road_edge = tree & (a >= lo) & (a < hi) & (b >= lo) & (b < hi)
+        on_road = (pred >= lo) & (pred < hi)
+        on_road[:lo] = False
+        on_road[hi:] = False
         acc = np.zeros(n, dtype=np.float64)
-        acc[b[road_edge]] = weights[road_edge]
-        # a tree edge into b may be overwritten by another tree edge into b (ties); keep the
-        # cost consistent with the predecessor actually stored
-        chosen = pred[b] == a
-        acc[b[tree & chosen & ~road_edge]] = 0.0
-        anc = pred.copy()
+        acc[on_road] = weights[edge[on_road]]
+        # pointer jumping: after round i each node holds the road cost of its last 2**i edges
+        anc = pred
         while True:
             live = anc >= 0
             if not live.any():

@@ -166,12 +166,11 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             speeds=cfg.options.get("speeds"),
         )
     barriers = None
-    if cfg.raw.get("barriers"):
-        b = cfg.raw["barriers"]
-        spec = {"path": b} if isinstance(b, str) else dict(b)
-        path = Path(str(spec["path"]))
-        path = path if path.is_absolute() else cfg.base_dir / path
-        barriers = read_boundaries(path, crs=spec.get("crs"), layer=spec.get("layer"))
+    if cfg.barriers:
+        path = cfg.barriers["path"]
+        barriers = read_boundaries(
+            path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer")
+        )
         notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
     return Inputs(
         counties=counties,
@@ -187,6 +186,7 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
 
 def cache_key(cfg: AnalysisConfig) -> str:
     """Key of an analysis in the result cache: config, input file bytes and code."""
+    from ynps_geo import settings
     from ynps_geo.io import cache
     from ynps_geo.io.postgis import layer_fingerprint, spec_is_postgis
 
@@ -201,11 +201,23 @@ def cache_key(cfg: AnalysisConfig) -> str:
             "roads": cfg.roads,
             "dem": cfg.dem,
             "population": cfg.population,
+            "barriers": cfg.barriers,
             "standards": cfg.standards,
             "standards_file": cfg.standards_file,
             "overrides": cfg.standards_overrides,
             "options": cfg.options,
             "name": cfg.name,
+            # the defaults of options the config leaves out
+            "settings": {
+                k: getattr(settings, k)
+                for k in (
+                    "walking_speed_kmh",
+                    "offroad_speed_factor",
+                    "raster_resolution_m",
+                    "analysis_margin_m",
+                    "max_snap_distance_m",
+                )
+            },
         }
     )
 
@@ -232,6 +244,8 @@ def run(
                 "total": time.perf_counter() - t,
             }
             cached.notes = [*cached.notes, f"travel times reused from the cache (key {key})"]
+            # the key covers the parsed config, not its comments: show the config as it is now
+            cached.config_text = cfg.source.read_text(encoding="utf-8")
             say(f"inputs unchanged: reusing cached results ({key})")
             return cached
     result = _compute(cfg, say)
@@ -490,6 +504,10 @@ def report(
     stamp = stamp or datetime.date.today().isoformat()
     final = out / stamp
     tmp = Path(tempfile.mkdtemp(prefix=f".{stamp}.partial-", dir=out))
+    # mkdtemp makes the folder private (0700); the report is for readers other than cron
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
     try:
         result = run(cfg, progress=progress, use_cache=use_cache)
         t = time.perf_counter()
@@ -509,7 +527,12 @@ def report(
         if final.exists():
             old = out / f".{stamp}.old-{os.getpid()}"
             os.replace(final, old)
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)
+        except BaseException:
+            if old is not None:  # put the previous report back
+                os.replace(old, final)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
