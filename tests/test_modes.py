@@ -105,6 +105,9 @@ def test_road_speeds_rejects_bad(bad: object) -> None:
         ("等外公路", "track"),
         ("G214", "trunk"),
         ("x012", "secondary"),
+        ("X", "secondary"),  # bare administrative-grade code of bureau layers
+        ("C", "unclassified"),
+        ("track_grade3", "track"),  # Geofabrik fclass
         ("construction", "construction"),
         ("spaceship", None),
         (None, None),

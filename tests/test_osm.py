@@ -448,3 +448,41 @@ def test_kathmandu_coordinate_join_close_to_osm_ids(shared: type, tmp_path: Path
     # joining by position merges OSM nodes that share a location (few): counts within 0.5 %
     assert abs(net.n_nodes - 37770) <= 0.005 * 37770
     assert net.n_nodes <= 37770
+
+
+def test_vector_geofabrik_oneway_fclass_and_motor_vehicle(tmp_path: Path) -> None:
+    # Geofabrik free shapefiles: class in fclass, oneway coded F (along), T (against), B (both)
+    line = [(100.0, 25.0), (100.01, 25.0)]
+    gdf = gpd.GeoDataFrame(
+        {
+            "fclass": ["primary", "track_grade3", "residential", "residential"],
+            "oneway": ["F", "T", "B", "B"],
+            "maxspeed": [0, 0, 0, 0],
+            "motor_vehicle": [None, None, None, "no"],
+        },
+        geometry=[shapely.LineString([(x + i * 0.1, y) for x, y in line]) for i in range(4)],
+        crs="EPSG:4326",
+    )
+    p = tmp_path / "gis_osm_roads_free_1.gpkg"
+    gdf.to_file(p, engine="pyogrio")
+    net = read_roads(p)
+    assert net.highway.tolist() == ["primary", "track", "residential", "residential"]
+    assert net.oneway.tolist() == [True, True, False, False]
+    west = net.lon[net.u] < net.lon[net.v]
+    assert west.tolist() == [True, False, True, True]  # T: stored against the digitising
+    assert np.isnan(net.speed_kmh[3]) and np.isfinite(net.speed_kmh[:3]).all()
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_vector_projected_without_crs_names_gauss_kruger_zone(tmp_path: Path) -> None:
+    # transport-bureau lines in CGCS2000 3-degree GK zone 34 (x carries the zone number)
+    gdf = gpd.GeoDataFrame(
+        {"等级": ["县道"]},
+        geometry=[shapely.LineString([(34_500_000, 2_800_000), (34_501_000, 2_800_000)])],
+    )
+    p = tmp_path / "roads.gpkg"
+    gdf.to_file(p, engine="pyogrio")
+    with pytest.raises(ValidationError, match=r"EPSG:4522.*zone 34"):
+        read_roads(p, class_field="等级")
+    net = read_roads(p, class_field="等级", crs="EPSG:4522")
+    assert 101.9 < net.lon.min() < 102.1

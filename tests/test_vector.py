@@ -209,6 +209,14 @@ def test_read_points_swapped(tmp_path: Path, text: str) -> None:
         read_points(p, crs="wgs84")
 
 
+def test_read_points_few_rows_swapped_named_not_columns(tmp_path: Path) -> None:
+    rows = "".join(f"{i},100.{i},25.{i}\n" for i in range(1, 9))
+    p = write(tmp_path / "pts.csv", "id,lon,lat\n" + rows + "9,25.9,100.9\n")
+    with pytest.raises(ValidationError, match=r"pts\.csv: 1 of 9 rows .*row 10.*those rows") as e:
+        read_points(p, crs="wgs84")
+    assert "x: lat" not in str(e.value)  # the columns are right: no advice to swap them
+
+
 def test_read_points_projected_declared_as_degrees(tmp_path: Path) -> None:
     p = write(tmp_path / "proj.csv", "id,x,y\n1,500000,2800000\n")
     with pytest.raises(ValidationError, match=r"proj\.csv.*EPSG:"):

@@ -26,6 +26,7 @@ __all__ = [
     "existing_file",
     "find_column",
     "format_list",
+    "projected_crs_hint",
     "require_column",
     "to_float",
 ]
@@ -307,9 +308,10 @@ def check_lonlat(
     Raises
     ------
     ValidationError
-        When lat and lon look swapped (``|x| <= 90`` where ``|y| > 90``, or, for China, most
-        points with x in 20-55 and y in 70-140), or values are out of range (projected
-        coordinates declared as degrees).
+        When lat and lon look swapped (``|x| <= 90`` where ``|y| > 90``, or, for China,
+        x in 20-55 and y in 70-140): in most rows the columns are named the wrong way round,
+        in a few rows those cells are; or when values are out of range (projected coordinates
+        declared as degrees; the message suggests the Gauss-Kruger zone or UTM code).
     """
     if len(x) == 0:
         return
@@ -323,10 +325,19 @@ def check_lonlat(
     china_swapped = (x >= 20) & (x <= 55) & (y >= 70) & (y <= 140)
     bad_lat = np.abs(y) > 90
     swapped = bad_lat & (np.abs(x) <= 90)
-    if china_swapped.mean() > 0.5 or (bad_lat.any() and swapped.sum() == bad_lat.sum()):
-        idx = np.flatnonzero(china_swapped | swapped)[:3]
+    if china_swapped.mean() > 0.5 or swapped.mean() > 0.5:
+        idx = np.flatnonzero(swapped | china_swapped)[:3]
         ex = ", ".join(f"row {labels[i]}: x={x[i]:g}, y={y[i]:g}" for i in idx)
         msg = f"{source}: {names} look swapped (latitude in x, longitude in y; {ex}). {fix}"
+        raise ValidationError(msg)
+    if swapped.any():
+        # A few rows typed the wrong way round: the columns are right, those cells are not.
+        idx = np.flatnonzero(swapped)
+        ex = format_list((f"row {labels[i]}: x={x[i]:g}, y={y[i]:g}" for i in idx), 5)
+        msg = (
+            f"{source}: {len(idx)} of {len(x)} rows have latitude and longitude swapped in "
+            f"{names} ({ex}). Fix: swap the two values in those rows"
+        )
         raise ValidationError(msg)
     out = bad_lat | (np.abs(x) > 180)
     if out.any():
@@ -335,7 +346,46 @@ def check_lonlat(
         msg = (
             f"{source}: {names} are outside the range of degrees ({ex}) although crs is "
             f"declared as {crs_label}. These look like projected coordinates (metres). Fix: "
-            "declare their system, e.g. crs: EPSG:4543 (CGCS2000 / 3-degree Gauss-Kruger CM "
-            "102E) or crs: EPSG:32648 (UTM 48N)"
+            f"declare their system, {projected_crs_hint(x[out])}"
         )
         raise ValidationError(msg)
+
+
+def projected_crs_hint(x: np.ndarray) -> str:
+    """Suggest a declared ``crs:`` for projected eastings ``x`` (metres), for error messages.
+
+    Gauss-Kruger eastings that start with a zone number (``34512345.6``) name their zone:
+    3-degree zones 25-45 are EPSG:4513-4533 (zone 34, CM 102E, is EPSG:4522) and 6-degree
+    zones 13-23 are EPSG:4491-4501. Eastings without a zone number (around 500000) fit
+    the CM variants (Yunnan: EPSG:4542/4543/4544 for CM 99E/102E/105E) or UTM 47N/48N.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Eastings (any finite values; the median is used).
+
+    Returns
+    -------
+    str
+        e.g. ``"e.g. crs: EPSG:4522 (CGCS2000 / 3-degree Gauss-Kruger zone 34, CM 102E: ..."``.
+    """
+    finite = np.abs(np.asarray(x, dtype=float))
+    finite = finite[np.isfinite(finite)]
+    generic = (
+        "e.g. crs: EPSG:4543 (CGCS2000 / 3-degree Gauss-Kruger CM 102E; 4542 for CM 99E, "
+        "4544 for CM 105E) or crs: EPSG:32648 (UTM 48N; 32647 for 47N)"
+    )
+    if finite.size == 0:
+        return generic
+    zone = int(float(np.median(finite)) // 1_000_000)
+    if 25 <= zone <= 45:
+        return (
+            f"e.g. crs: EPSG:{4513 + zone - 25} (CGCS2000 / 3-degree Gauss-Kruger zone {zone}, "
+            f"CM {3 * zone}E: the x values start with the zone number {zone})"
+        )
+    if 13 <= zone <= 23:
+        return (
+            f"e.g. crs: EPSG:{4491 + zone - 13} (CGCS2000 / 6-degree Gauss-Kruger zone {zone}, "
+            f"CM {6 * zone - 3}E: the x values start with the zone number {zone})"
+        )
+    return generic

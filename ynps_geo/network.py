@@ -33,7 +33,7 @@ from ynps_geo.model.modes import (
 if TYPE_CHECKING:
     import geopandas as gpd
 
-__all__ = ["MIN_WEIGHT", "RoadNetwork", "nearest_nodes"]
+__all__ = ["MIN_WEIGHT", "RoadNetwork", "class_mask", "default_speeds", "nearest_nodes"]
 
 #: Smallest weight stored in a CSR graph (seconds or metres). Segments between distinct
 #: nodes at the same place get it, so that no stored edge has weight 0 (some sparse
@@ -43,7 +43,8 @@ MIN_WEIGHT = 1e-6
 Weight = Literal["time", "length"]
 
 
-def _class_mask(highway: np.ndarray, classes: frozenset[str]) -> np.ndarray:
+def class_mask(highway: np.ndarray, classes: frozenset[str]) -> np.ndarray:
+    """Edges whose road class is in ``classes`` (bool, one lookup per distinct class)."""
     if highway.size == 0:
         return np.zeros(0, dtype=bool)
     uniq, inv = np.unique(highway.astype(str), return_inverse=True)
@@ -216,7 +217,7 @@ class RoadNetwork:
             given = np.asarray(speed_kmh, dtype=np.float64)
             ok = np.isfinite(given) & (given > 0)
             spd = np.where(ok, given, spd)
-        spd[_class_mask(hw, WALK_ONLY_CLASSES)] = np.nan
+        spd[class_mask(hw, WALK_ONLY_CLASSES)] = np.nan
         if oneway is None or isinstance(oneway, bool | np.bool_):
             ow = np.full(m, bool(oneway), dtype=bool)
         else:
@@ -234,8 +235,8 @@ class RoadNetwork:
         if tm is TravelMode.DRIVE:
             with np.errstate(invalid="ignore"):
                 ok = np.isfinite(self.speed_kmh) & (self.speed_kmh > 0)
-            return ok & ~_class_mask(self.highway, WALK_ONLY_CLASSES)
-        return ~_class_mask(self.highway, NO_WALK_CLASSES)
+            return ok & ~class_mask(self.highway, WALK_ONLY_CLASSES)
+        return ~class_mask(self.highway, NO_WALK_CLASSES)
 
     def node_mask(self, mode: str | TravelMode | None = None) -> np.ndarray:
         """Nodes at an end of at least one edge usable by ``mode`` (any edge if None)."""

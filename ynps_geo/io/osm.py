@@ -40,6 +40,7 @@ from typing import Any, cast
 import numpy as np
 
 from ynps_geo._geo import haversine_m
+from ynps_geo._validate import projected_crs_hint
 from ynps_geo.errors import DataQualityWarning, DataSourceError, ValidationError, require
 from ynps_geo.model.modes import (
     EXCLUDED_CLASSES,
@@ -48,7 +49,7 @@ from ynps_geo.model.modes import (
     parse_maxspeed,
     road_speeds,
 )
-from ynps_geo.network import RoadNetwork
+from ynps_geo.network import RoadNetwork, class_mask, default_speeds
 
 __all__ = ["OSM_SUFFIXES", "SUPPORTED_SUFFIXES", "VECTOR_SUFFIXES", "read_roads"]
 
@@ -193,6 +194,26 @@ def _oneway_code(value: Any) -> int:
     return 0  # reversible, alternating, unknown: usable both ways
 
 
+_GEOFABRIK_ONEWAY = {"F": 1, "T": -1, "B": 0}
+
+
+def _oneway_codes(values: np.ndarray, *, geofabrik: bool = False) -> np.ndarray:
+    """:func:`_oneway_code` of a column, recognising Geofabrik's coding.
+
+    Geofabrik's free shapefiles code ``oneway`` as ``F`` (one way along the line), ``T``
+    (one way against it) and ``B`` (both ways): read as yes/no, ``F`` would become two-way
+    ("false") and ``T`` one way the wrong way ("true"). A column of only ``F``/``T``/``B``
+    is read that way when it holds a ``B`` or the layer has Geofabrik's ``fclass`` column.
+    """
+    text = {v.strip() for v in values if isinstance(v, str) and v.strip()}
+    if text and text <= set(_GEOFABRIK_ONEWAY) and ("B" in text or geofabrik):
+        return np.array(
+            [_GEOFABRIK_ONEWAY.get(v.strip(), -2) if isinstance(v, str) else -2 for v in values],
+            dtype=np.int64,
+        )
+    return np.array([_oneway_code(v) for v in values], dtype=np.int64)
+
+
 def _drive_allowed(access: Any, motor: Any) -> bool:
     mv = str(motor).strip().lower() if motor is not None else ""
     if mv in _ALLOW:
@@ -249,10 +270,7 @@ def _from_ways(
     rev = ow == -1
     u, v = np.where(rev, v, u), np.where(rev, u, v)
     hw = highway[way_of_edge]
-    cls_speed = np.array([table.get(c, np.nan) for c in highway], dtype=np.float64)
-    sp_way = np.where(np.isfinite(maxspeed) & (maxspeed > 0), maxspeed, cls_speed)
-    walk_only = np.array([c in WALK_ONLY_CLASSES for c in highway], dtype=bool)
-    sp_way = np.where(walk_only | ~drive_ok, np.nan, sp_way)
+    sp_way = _speeds(highway, maxspeed, drive_ok, table)
     spd = sp_way[way_of_edge]
 
     used = np.zeros(uniq.shape[0], dtype=bool)
@@ -274,6 +292,17 @@ def _from_ways(
         oneway=ow != 0,
         name=name,
     )
+
+
+def _speeds(
+    highway: np.ndarray, maxspeed: np.ndarray, drive_ok: np.ndarray, table: dict[str, float]
+) -> np.ndarray:
+    """Driving speed: ``maxspeed`` when positive, else the class default; NaN when not drivable."""
+    with np.errstate(invalid="ignore"):
+        tagged = np.isfinite(maxspeed) & (maxspeed > 0)
+    spd = np.where(tagged, maxspeed, default_speeds(highway, table))
+    spd[class_mask(highway, WALK_ONLY_CLASSES) | ~drive_ok] = np.nan
+    return spd
 
 
 def _no_roads(path: Path, detail: str) -> ValidationError:
@@ -510,10 +539,7 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
         u, v, ow = u[keep], v[keep], ow[keep]
         length, ms = length[keep], ms[keep]
         hw_a, dr = hw_a[keep], dr[keep]
-    cls_speed = np.array([table.get(c, np.nan) for c in hw_a], dtype=np.float64)
-    spd = np.where(np.isfinite(ms) & (ms > 0), ms, cls_speed)
-    walk_only = np.array([c in WALK_ONLY_CLASSES for c in hw_a], dtype=bool)
-    spd[walk_only | ~dr] = np.nan
+    spd = _speeds(hw_a, ms, dr, table)
     geo = haversine_m(lon[u], lat[u], lon[v], lat[v])
     length = np.where(np.isfinite(length), length, geo)
     keep = (u != v) & np.isfinite(lon[u]) & np.isfinite(lon[v])
@@ -569,7 +595,7 @@ def _check_degrees(x: np.ndarray, y: np.ndarray, path: Path) -> None:
         msg = (
             f"road file {path}: coordinates up to ({np.abs(fx).max():.0f}, "
             f"{np.abs(fy).max():.0f}) are not degrees but no projected CRS is declared; "
-            "fix: pass crs=, e.g. read_roads(path, crs='EPSG:4547')"
+            f"fix: pass crs= (roads: {{crs: ...}} in the config), {projected_crs_hint(fx)}"
         )
         raise ValidationError(msg)
 
@@ -651,7 +677,10 @@ def _read_vector(
 
     # per-feature attributes
     n_feat = len(gdf)
-    cf = class_field if class_field is not None else ("highway" if "highway" in gdf else None)
+    cf = class_field
+    if cf is None:
+        # OSM-derived layers: ``highway``; Geofabrik's free shapefiles: ``fclass``
+        cf = next((c for c in ("highway", "fclass") if c in gdf), None)
     unknown: dict[str, int] = {}
     if cf is None:
         hw = np.full(n_feat, "road", dtype=object)
@@ -677,20 +706,23 @@ def _read_vector(
     of = oneway_field if oneway_field is not None else ("oneway" if "oneway" in gdf else None)
     ow = np.zeros(n_feat, dtype=np.int64)
     if of is not None:
-        ow = np.array([_oneway_code(val) for val in gdf[of].to_numpy(dtype=object)], dtype=np.int64)
+        ow = _oneway_codes(gdf[of].to_numpy(dtype=object), geofabrik="fclass" in gdf)
     if "junction" in gdf:
         rb = np.isin(gdf["junction"].to_numpy(dtype=object), ["roundabout", "circular"])
         ow = np.where((ow == -2) & rb, 1, ow)
     ow = np.where(ow == -2, 0, ow)
     drive = np.ones(n_feat, dtype=bool)
-    if "access" in gdf:
-        motor = gdf["motor_vehicle"].to_numpy(dtype=object) if "motor_vehicle" in gdf else None
+    motor_cols = [c for c in ("motor_vehicle", "motorcar", "vehicle") if c in gdf]
+    if "access" in gdf or motor_cols:
+        access = gdf["access"].to_numpy(dtype=object) if "access" in gdf else np.full(n_feat, None)
+        # as for OSM files: the first of motor_vehicle, motorcar, vehicle that is set
+        motor = np.full(n_feat, None, dtype=object)
+        for c in reversed(motor_cols):
+            vals = gdf[c].to_numpy(dtype=object)
+            given = np.array([isinstance(v, str) and v.strip() != "" for v in vals], dtype=bool)
+            motor[given] = vals[given]
         drive = np.array(
-            [
-                _drive_allowed(a, None if motor is None else motor[i])
-                for i, a in enumerate(gdf["access"].to_numpy(dtype=object))
-            ],
-            dtype=bool,
+            [_drive_allowed(a, m) for a, m in zip(access, motor, strict=True)], dtype=bool
         )
     keep = np.array([c not in EXCLUDED_CLASSES for c in hw], dtype=bool)
     if "area" in gdf:

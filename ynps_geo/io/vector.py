@@ -370,6 +370,25 @@ def _row_labels(n: int, is_table: bool) -> np.ndarray:
     return np.arange(n) + (2 if is_table else 1)
 
 
+def _check_geometries(
+    geoms: np.ndarray, *, spec: CRSSpec, source: str, labels: np.ndarray
+) -> np.ndarray:
+    """Mask of present, non-empty geometries; checks their degrees when ``spec`` is geographic."""
+    ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+    if spec.is_geographic and ok.any():
+        pts = shapely.get_coordinates(shapely.point_on_surface(geoms[ok]))
+        check_lonlat(
+            pts[:, 0],
+            pts[:, 1],
+            source=source,
+            xcol=None,
+            ycol=None,
+            labels=labels[ok],
+            crs_label=spec.label,
+        )
+    return ok
+
+
 def _table_geometry(
     df: pd.DataFrame,
     *,
@@ -413,18 +432,7 @@ def _table_geometry(
                     f"row {labels[i]} {str(text.iloc[i])[:30]!r}" for i in np.flatnonzero(bad)
                 )
             )
-        ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
-        if spec.is_geographic and ok.any():
-            pts = shapely.get_coordinates(shapely.point_on_surface(geoms[ok]))
-            check_lonlat(
-                pts[:, 0],
-                pts[:, 1],
-                source=source,
-                xcol=None,
-                ycol=None,
-                labels=labels[ok],
-                crs_label=spec.label,
-            )
+        ok = _check_geometries(geoms, spec=spec, source=source, labels=labels)
         return geoms, ok, notes, {"wkt": col}
     if x is None or y is None:
         key = "y" if x is not None else "x"
@@ -522,19 +530,8 @@ def _load(
         gdf = frame if isinstance(frame, gpd.GeoDataFrame) else gpd.GeoDataFrame(frame)
         spec = _resolve_crs(crs, gdf.crs, source)
         geoms = np.asarray(gdf.geometry.values, dtype=object)
-        ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+        ok = _check_geometries(geoms, spec=spec, source=source, labels=labels)
         notes = []
-        if spec.is_geographic and ok.any():
-            pts = shapely.get_coordinates(shapely.point_on_surface(geoms[ok]))
-            check_lonlat(
-                pts[:, 0],
-                pts[:, 1],
-                source=source,
-                xcol=None,
-                ycol=None,
-                labels=labels[ok],
-                crs_label=spec.label,
-            )
         attrs = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     dropped = int((~ok).sum())
     if dropped and not ok.any():
@@ -594,6 +591,22 @@ def _read_points_impl(
         gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs="EPSG:4326"))
     gdf.attrs["converted_to_points"] = int(not_point.sum())
     return gdf, labels, positions
+
+
+def _read_spec_points(
+    path: str | Path | Mapping[str, Any], spec: Mapping[str, Any], *, role: str
+) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
+    """:func:`_read_points_impl` with the reading keys of a config entry."""
+    return _read_points_impl(
+        path,
+        crs=spec.get("crs"),
+        x=spec.get("x"),
+        y=spec.get("y"),
+        wkt=spec.get("wkt"),
+        layer=spec.get("layer"),
+        encoding=spec.get("encoding"),
+        role=role,
+    )
 
 
 def read_points(
@@ -983,16 +996,7 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
     """
     check_config_keys(spec, VILLAGE_KEYS, what="villages")
     path, stem, _shown = _source(spec, base_dir)
-    gdf, labels, positions = _read_points_impl(
-        path,
-        crs=spec.get("crs"),
-        x=spec.get("x"),
-        y=spec.get("y"),
-        wkt=spec.get("wkt"),
-        layer=spec.get("layer"),
-        encoding=spec.get("encoding"),
-        role="villages",
-    )
+    gdf, labels, positions = _read_spec_points(path, spec, role="villages")
     source = gdf.attrs["source"]
     missing_policy = _population_missing(spec, source=source)
     n_mapped_out = 0
@@ -1158,16 +1162,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
             f"got {cap_spec!r}. Fix: e.g. capacity: {{beds: 床位数}}"
         )
         raise ConfigError(msg)
-    gdf, labels, positions = _read_points_impl(
-        path,
-        crs=spec.get("crs"),
-        x=spec.get("x"),
-        y=spec.get("y"),
-        wkt=spec.get("wkt"),
-        layer=spec.get("layer"),
-        encoding=spec.get("encoding"),
-        role="facilities",
-    )
+    gdf, labels, positions = _read_spec_points(path, spec, role="facilities")
     source = gdf.attrs["source"]
     ids = _ids(gdf, spec, labels, positions, source=source, stem=stem)
     names = _names(gdf, spec, ids, source=source)

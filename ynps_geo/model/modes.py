@@ -147,7 +147,10 @@ CHINESE_ROAD_CLASSES: dict[str, str] = {
 # C village, Z special-purpose road (e.g. "G214", "X012").
 _ROUTE_PREFIX = {"G": "trunk", "S": "primary", "X": "secondary", "Y": "tertiary"}
 _ROUTE_PREFIX.update({"C": "unclassified", "Z": "service"})
-_ROUTE_RE = re.compile(r"^([GSXYCZ])\d{1,4}$")
+# A bare letter is the administrative-grade code of transport-bureau layers (行政等级代码).
+_ROUTE_RE = re.compile(r"^([GSXYCZ])\d{0,4}$")
+# Geofabrik's free shapefiles split tracks by grade: track_grade1 ... track_grade5.
+_TRACK_GRADE_RE = re.compile(r"^track_grade[1-5]$")
 
 _KNOWN_CLASSES = frozenset(DEFAULT_ROAD_SPEEDS_KMH) | WALK_ONLY_CLASSES
 
@@ -252,8 +255,9 @@ def normalize_road_class(value: Any) -> str | None:
     ----------
     value : Any
         An OSM class (``"residential"``), an osmnx list (first element used), a Chinese
-        administrative or technical grade (``"县道"``, ``"四级公路"``) or a Chinese route
-        number (``"G214"`` -> ``trunk``, ``"X012"`` -> ``secondary``).
+        administrative or technical grade (``"县道"``, ``"四级公路"``), a Chinese route
+        number (``"G214"`` -> ``trunk``, ``"X012"`` -> ``secondary``) or its bare grade code
+        (``"X"``), or a Geofabrik ``fclass`` such as ``"track_grade3"`` (-> ``track``).
 
     Returns
     -------
@@ -278,6 +282,8 @@ def normalize_road_class(value: Any) -> str | None:
     low = text.lower().replace(" ", "_")
     if low in _KNOWN_CLASSES or low in EXCLUDED_CLASSES:
         return low
+    if _TRACK_GRADE_RE.match(low):
+        return "track"
     if text in CHINESE_ROAD_CLASSES:
         return CHINESE_ROAD_CLASSES[text]
     for key, cls in CHINESE_ROAD_CLASSES.items():
