@@ -125,3 +125,41 @@ def test_given_map_html(tmp_path: Path) -> None:
     page = path.read_text(encoding="utf-8")
     expected = [_plain(n) for n in layer_names(page) + layer_names(page, "base_layers")]
     _check(path, tmp_path / "given_map.png", expected)
+
+
+LAYOUT = {
+    "legend_folded": "document.querySelector('.ynps-legend').classList.contains('ynps-collapsed')",
+    "layers_open": "document.querySelector('.leaflet-control-layers').classList"
+    ".contains('leaflet-control-layers-expanded')",
+    "scale_lines": "document.querySelectorAll('.leaflet-control-scale-line').length",
+}
+
+
+def test_narrow_window_folds_legend_and_layers(tmp_path: Path) -> None:
+    """At 800 px the legend and the layer list would hide the map and the popups."""
+    require_browser()
+    path = maps.save_map(make_result(), tmp_path / "map.html")
+
+    def unfold_and_click(page) -> None:  # type: ignore[no-untyped-def]
+        page.click(".ynps-legend-head")
+        page.wait_for_timeout(200)
+        page.evaluate(
+            "() => document.querySelector('path.ynps-village')"
+            ".dispatchEvent(new MouseEvent('click', {bubbles: true}))"
+        )
+        page.wait_for_timeout(500)
+
+    narrow = load_in_chromium(path, tmp_path / "narrow.png", width=800, dom_checks=LAYOUT)
+    assert narrow.js_errors == []
+    assert narrow.dom_checks == {"legend_folded": True, "layers_open": False, "scale_lines": 1}
+    # the legend opens on a click on its title, and folds again when a popup opens
+    clicked = load_in_chromium(
+        path,
+        tmp_path / "narrow-popup.png",
+        width=800,
+        actions=unfold_and_click,
+        dom_checks={**LAYOUT, "popup": "document.querySelectorAll('.leaflet-popup').length"},
+    )
+    assert clicked.dom_checks["popup"] == 1 and clicked.dom_checks["legend_folded"] is True
+    wide = load_in_chromium(path, tmp_path / "wide.png", width=1366, dom_checks=LAYOUT)
+    assert wide.dom_checks == {"legend_folded": False, "layers_open": True, "scale_lines": 1}

@@ -95,3 +95,23 @@ def test_given_report_renders(tmp_path: Path) -> None:
     path = Path(os.environ["YNPS_REPORT_HTML"])
     res = load_in_chromium(path, tmp_path / "given.png", dom_checks=CHECKS, height=2000)
     _check_rendered(res)
+
+
+def test_tables_fit_an_a4_page_when_printed(report_path: Path, tmp_path: Path) -> None:
+    """Printed on A4 (182 mm between the margins, 688 CSS px), no table runs off the page."""
+
+    def printed(page: Any) -> None:
+        page.emulate_media(media="print")
+        page.set_viewport_size({"width": 688, "height": 1000})
+        page.wait_for_timeout(200)
+
+    wide = (
+        "Array.from(document.querySelectorAll('table.tbl'))"
+        ".filter(function (t) { return t.getBoundingClientRect().width > 689; })"
+        ".map(function (t) { return [t.dataset.table, t.getBoundingClientRect().width]; })"
+    )
+    res = load_in_chromium(
+        report_path, tmp_path / "print.png", width=688, actions=printed, dom_checks={"wide": wide}
+    )
+    assert res.js_errors == []
+    assert res.dom_checks["wide"] == [], res.dom_checks["wide"]

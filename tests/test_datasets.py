@@ -281,3 +281,26 @@ def test_get_path_generates_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_bad_size() -> None:
     with pytest.raises(ValueError, match="size_km"):
         generate_demo(Path("unused"), size_km=1.0)
+
+
+def test_cli_errors_are_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every failure is one line ``ynps-geo: error: ...`` and exit status 1, not a traceback."""
+    from ynps_geo import workflows
+    from ynps_geo.cli import main
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert main(["-q", "demo", "--out", str(blocker / "out")]) == 1  # an OSError
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ynps-geo: error:") and "a-file" in err[0], err
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("first line\nsecond line")
+
+    monkeypatch.setattr(workflows, "demo", boom)
+    assert main(["-q", "demo", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ynps-geo: error: unexpected RuntimeError"), err
+    assert "first line; second line" in err[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -381,3 +382,46 @@ def test_inline_helpers(tmp_path) -> None:
     with pytest.raises(ValueError, match="not vendored"):
         inline.inline_resources('<script src="https://x.org/unknown.js"></script>', {})
     assert inline.script_tag("var a = '</script>';", code=True).count("</script>") == 1
+
+
+def test_population_classes_are_round_readable_and_not_red() -> None:
+    """Skewed people per cell (most cells nearly empty, a town of thousands): the legend's
+    classes are distinct round numbers (not "0–1, 1–1, 1–1, 1–3") in blue, not red."""
+    r = make_result()
+    rng = np.random.default_rng(3)
+    pop = rng.lognormal(-1.5, 1.0, len(r.people))  # mostly < 1 person per cell
+    pop[:40] = rng.uniform(200, 4600, 40)  # the county seat
+    r.people = r.people.assign(population=pop)
+    page = maps.map_html(r)
+    people = _data(page)["people"]
+    assert people["breaks"] == [5.0, 30.0, 200.0, 1000.0]
+    legend = html.unescape(page[page.index("人口（每格人数）") :])
+    for text in ("< 5", "5–30", "30–200", "200–1,000", "≥ 1,000"):
+        assert text in legend, text
+    assert "1–1" not in legend
+    for colour in people["colors"]:  # red means "standard not met" on this map
+        red, _green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert blue >= red, colour
+    labels = maps.people_labels(people["breaks"], people["max"])
+    assert len(set(labels)) == len(labels) == len(people["colors"])
+    assert maps.people_breaks(np.array([0.1, 0.4, 0.9])) == []
+    assert maps.people_labels([], 0.9) == ["不足 1"]
+
+
+def test_people_cell_size_in_legend_when_aggregated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(maps, "MAX_PEOPLE_POINTS", 200)
+    page = maps.map_html(make_result())
+    people = _data(page)["people"]
+    assert len(people["pts"]) <= 200 and people["cell_m"] >= 100
+    assert f"约 {people['cell_m']:,} 米见方" in page
+
+
+def test_metric_scale_and_compact_controls(page_zh: str) -> None:
+    assert "L.control.scale()" not in page_zh  # folium's default shows miles too
+    assert "ynps.scale();" in page_zh
+    assert re.search(r"ynps\.compact\(layer_control_\w+\);", page_zh)
+
+
+def test_popup_threshold_in_full_width_brackets(page_zh: str) -> None:
+    v0 = _data(page_zh)["villages"]["features"][0]["properties"]["p"]
+    assert "（标准 ≤ 15 分钟）" in v0 and "(标准" not in v0

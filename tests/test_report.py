@@ -480,3 +480,33 @@ def test_workbook_skipped_without_openpyxl(
     written = render.write_reports(result, tmp_path)
     assert set(written) == {"report", "map"}
     assert (tmp_path / "report.html").exists() and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_rule_tables_name_the_rule_and_the_village(demo: tuple[AnalysisResult, Path]) -> None:
+    """A county official reads the rule's title and the village's name, not codes."""
+    result, _ = demo
+    vid, vname = str(result.villages["village_id"].iloc[0]), str(result.villages["name"].iloc[0])
+    presence = pd.DataFrame(
+        {
+            "standard_id": ["village_culture_centre"],
+            "unit_level": ["village"],
+            "unit": [vid],
+            "met": [False],
+        }
+    )
+    ratios = pd.DataFrame({"standard_id": ["beds_per_1000"], "attribute": ["beds"]})
+    r = dataclasses.replace(result, presence=presence, ratios=ratios)
+    doc = render.report_html(r)
+    pres = re.search(r'data-table="presence">.*?</table>', doc, re.S).group(0)
+    assert f">{vname}<" in pres and "村(社区)" in pres and ">village<" in pres  # zh and en
+    assert "综合文化服务中心" in pres  # the rule's title next to its id
+    rat = re.search(r'data-table="ratios">.*?</table>', doc, re.S).group(0)
+    assert ">床位<" in rat and ">beds<" in rat
+    assert htmllib.escape(tables._rule_titles()["beds_per_1000"][0]) in rat
+    assert tables.format_value("prefecture_seat", "word", "zh") == "州(市)政府驻地"
+    # the workbook keeps the columns as the rules wrote them
+    assert [c.key for c in tables.presence_table(r).columns][:3] == [
+        "standard_id",
+        "unit_level",
+        "unit",
+    ]

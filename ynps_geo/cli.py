@@ -145,7 +145,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _log_to_file(path: Path) -> None:
+def _log_to_file(path: Path) -> logging.Handler:
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -156,6 +156,22 @@ def _log_to_file(path: Path) -> None:
         for h in logging.getLogger().handlers:
             if h is not handler:
                 h.setLevel(logging.ERROR)
+    return handler
+
+
+def _one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line (a multi-line message is joined with "; ")."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return "; ".join(lines) or type(err).__name__
+
+
+def _fail(message: str, log_file: logging.Handler | None) -> None:
+    """Print ``ynps-geo: error: message`` on stderr (one line) and write it to the run's log."""
+    print(f"ynps-geo: error: {message}", file=sys.stderr)
+    if log_file is not None:  # a scheduled run: the log file must say why it failed
+        log_file.handle(
+            logging.LogRecord("ynps_geo", logging.ERROR, __file__, 0, message, None, None)
+        )
 
 
 def _sites(args: argparse.Namespace, workflows: Any) -> int:
@@ -182,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose, args.quiet)
     log = logging.getLogger("ynps_geo")
+    log_file: logging.Handler | None = None
     try:
         if args.command == "fetch":
             return _fetch(args)
@@ -204,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             result = workflows.demo(args.out, seed=args.seed, progress=log.info)
         elif args.command == "report":
-            _log_to_file(args.log or args.out / "ynps-geo.log")
+            log_file = _log_to_file(args.log or args.out / "ynps-geo.log")
             result, target = workflows.report(
                 args.config, args.out, progress=log.info, use_cache=not args.no_cache
             )
@@ -215,25 +232,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             target,
             sum(result.timings.get(k, 0.0) for k in ("total", "write_outputs")),
         )
-        if result.failures:
-            for county, err in result.failures.items():
-                log.error("county %s failed: %s", county, err)
-            print(
-                f"ynps-geo: error: {len(result.failures)} of {len(result.counties)} counties "
-                f"failed (the others were written): {'; '.join(result.failures)}",
-                file=sys.stderr,
+        if result.failures:  # each failure was logged by the workflow, with its reason
+            _fail(
+                f"{len(result.failures)} of {len(result.counties)} counties failed (the others "
+                f"were written): {'; '.join(result.failures)}",
+                log_file,
             )
             return 3
         return 0
     except YnpsGeoError as err:
-        print(f"ynps-geo: error: {err}", file=sys.stderr)
+        _fail(_one_line(err), log_file)
+        return 1
+    except BrokenPipeError:  # e.g. `ynps-geo standards | head`
+        sys.stderr.close()
+        return 0
+    except OSError as err:  # disk full, permission denied, a folder where a file should be...
+        _fail(_one_line(err), log_file)
+        return 1
+    except Exception as err:  # a bug: still one line (and the traceback with -v)
+        if args.verbose:
+            log.error("unexpected error", exc_info=True)
+        _fail(
+            f"unexpected {type(err).__name__}: {_one_line(err)} (this is a bug in ynps-geo; "
+            "run again with -v for the traceback and report it)",
+            log_file,
+        )
         return 1
     except KeyboardInterrupt:
         print("ynps-geo: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:  # e.g. `ynps-geo standards | head`
-        sys.stderr.close()
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,6 +46,7 @@ save_map(result, path, language="zh") -> Path
 from __future__ import annotations
 
 import html
+import itertools
 import json
 import math
 import os
@@ -99,7 +100,8 @@ ISO_COLORS = [
     "#7f7f7f",
     "#d62728",
 ]
-PEOPLE_COLORS = ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]
+#: Population ramp (ColorBrewer PuBu): blue, so that red keeps meaning "standard not met".
+PEOPLE_COLORS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
 
 CATEGORY_STYLE: dict[str, tuple[str, str, str]] = {
     # category: (colour, glyph zh, glyph en)
@@ -171,6 +173,7 @@ LABELS: dict[str, dict[str, str]] = {
         "iso_h": "可达范围（阈值内可到达的区域）",
         "choro_h": "各县覆盖人口比例",
         "people_h": "人口（每格人数）",
+        "people_cell_h": "人口（约 {cell} 米见方的格内人数）",
         "covered_share": "覆盖人口比例",
         "no_data": "无数据",
         "population": "人口",
@@ -230,6 +233,7 @@ LABELS: dict[str, dict[str, str]] = {
         "iso_h": "Reachable within the threshold",
         "choro_h": "Share of population covered",
         "people_h": "Population (people per cell)",
+        "people_cell_h": "Population (people per cell of about {cell} m)",
         "covered_share": "Covered share",
         "no_data": "no data",
         "population": "Population",
@@ -452,9 +456,10 @@ def _village_popup(
         else:
             text = lab["unreachable"]
         mark, cls = ("✔", "ok") if covered else ("✘", "fail")
+        thr = f"（{thr}）" if language == "zh" else f" ({thr})"
         lines.append(
             f'<li class="{cls}">{mark} {_esc(title)}{lab["colon"]}{text}'
-            f' <span class="na">({thr})</span></li>'
+            f'<span class="na">{thr}</span></li>'
         )
         if not covered:
             failed.append(_esc(title))
@@ -701,6 +706,7 @@ def _people_data(result: AnalysisResult) -> dict[str, Any] | None:
     if df.empty:
         return None
     radius = 3
+    cell_m = 0
     if len(df) > MAX_PEOPLE_POINTS:
         # Aggregate onto a grid coarse enough to keep at most ~MAX_PEOPLE_POINTS cells.
         span = max(
@@ -723,21 +729,74 @@ def _people_data(result: AnalysisResult) -> dict[str, Any] | None:
             }
         )
         radius = 4
+        # the cell's side in metres (square root of its area), for the legend
+        lat = math.radians(float(df["lat"].mean()))
+        side = step * math.sqrt(111_320.0 * math.cos(lat) * 110_574.0)
+        cell_m = int(max(100, round(side / 100.0) * 100))
     pop = df["population"].to_numpy(dtype=float)
-    qs = np.unique(np.quantile(pop, [0.2, 0.4, 0.6, 0.8]))
-    cls = np.searchsorted(qs, pop, side="right")
-    colors = PEOPLE_COLORS[: len(qs) + 1]
+    breaks = people_breaks(pop)
+    cls = np.searchsorted(np.asarray(breaks, dtype=float), pop, side="right")
+    # fewer classes than colours: spread them over the whole ramp
+    ramp = np.linspace(0, len(PEOPLE_COLORS) - 1, len(breaks) + 1).round().astype(int)
+    colors = [PEOPLE_COLORS[i] for i in ramp]
     pts = np.column_stack(
         [np.round(df["lon"].to_numpy(), COORD_DIGITS), np.round(df["lat"].to_numpy(), COORD_DIGITS)]
     )
     data = [[float(a), float(b), int(c)] for (a, b), c in zip(pts, cls, strict=True)]
-    edges = [0.0, *[float(q) for q in qs], float(pop.max())]
-    return {
+    out: dict[str, Any] = {
         "pts": data,
         "colors": colors,
         "radius": radius,
-        "classes": [[edges[i], edges[i + 1]] for i in range(len(colors))],
+        "breaks": breaks,
+        "max": float(pop.max()),
     }
+    if cell_m:
+        out["cell_m"] = cell_m
+    return out
+
+
+def _nice_number(x: float) -> float:
+    """``x`` rounded (on a log scale) to 1, 2, 3 or 5 times a power of ten, at least 1."""
+    if not math.isfinite(x) or x <= 1:
+        return 1.0
+    e = 10.0 ** math.floor(math.log10(x))
+    return min((c * e for c in (1, 2, 3, 5, 10)), key=lambda v: abs(math.log(v / x)))
+
+
+def people_breaks(pop: np.ndarray, n_classes: int = len(PEOPLE_COLORS)) -> list[float]:
+    """Class breaks of the population layer: round numbers, evenly spaced on a log scale.
+
+    People per cell range from a fraction of a person in the hills to thousands in a town, and
+    most cells hold almost nobody: quantile breaks then read ``0–1, 1–1, 1–1, 1–3``. The
+    breaks here are spaced evenly on a log scale between 1 person and the largest cell, and
+    rounded to 1, 2, 3 or 5 times a power of ten, without duplicates and below the largest
+    value, so every class is a range an official can read (``< 5``, ``5–30``, ``30–200``...).
+    Class ``i`` is ``breaks[i-1] <= value < breaks[i]``.
+
+    Examples
+    --------
+    >>> people_breaks(np.array([0.2, 0.5, 3.0, 40.0, 250.0, 4600.0]))
+    [5.0, 30.0, 200.0, 1000.0]
+    >>> people_breaks(np.array([0.1, 0.4, 0.9]))
+    []
+    """
+    pop = np.asarray(pop, dtype=float)
+    pop = pop[np.isfinite(pop) & (pop > 0)]
+    top = float(pop.max()) if len(pop) else 0.0
+    if top <= 1.0:
+        return []
+    raw = (10.0 ** (math.log10(top) * k / n_classes) for k in range(1, n_classes))
+    return sorted({b for b in (_nice_number(v) for v in raw) if b < top})
+
+
+def people_labels(breaks: Sequence[float], top: float, language: str = "zh") -> list[str]:
+    """Legend labels of the classes of :func:`people_breaks` (``<50``, ``50–300``, ``≥1,000``)."""
+    if not breaks:
+        return [f"≤ {top:,.0f}" if top >= 1 else ("不足 1" if language == "zh" else "< 1")]
+    labels = [f"< {breaks[0]:,.0f}"]
+    labels += [f"{a:,.0f}–{b:,.0f}" for a, b in itertools.pairwise(breaks)]
+    labels.append(f"≥ {breaks[-1]:,.0f}")
+    return labels
 
 
 # ------------------------------------------------------------------------ folium parts
@@ -813,6 +872,7 @@ def _folium_classes() -> dict[str, Any]:
         _template = Template(
             """
             {% macro script(this, kwargs) %}
+            ynps.scale();
             ynps.legend({{ this.legend_json }});
             {%- if this.search_layer %}
             (function () {
@@ -828,17 +888,24 @@ def _folium_classes() -> dict[str, Any]:
               {{ this._parent.get_name() }}.addControl(ctl);
             })();
             {%- endif %}
+            ynps.compact({{ this.layer_control or "null" }});
             {% endmacro %}
             """
         )
 
         def __init__(
-            self, legend_html: str, search_layer: str | None, lab: Mapping[str, str], language: str
+            self,
+            legend_html: str,
+            search_layer: str | None,
+            lab: Mapping[str, str],
+            language: str,
+            layer_control: str | None = None,
         ) -> None:
             super().__init__()
             self._name = "YnpsControls"
             self.legend_json = _to_json(legend_html)
             self.search_layer = search_layer
+            self.layer_control = layer_control
             self.placeholder = _to_json(lab["search"])
             self.not_found = _to_json("未找到" if language == "zh" else "not found")
             self.cancel = _to_json("取消" if language == "zh" else "cancel")
@@ -912,12 +979,15 @@ def _legend_html(
         lo = hi
     h.append(f'<table class="scale"><tr>{"".join(cells)}</tr></table>')
     if data.get("people"):
-        h.append(f"<h4>{_esc(lab['people_h'])}</h4>")
+        people = data["people"]
+        head = lab["people_h"]
+        if people.get("cell_m"):
+            head = lab["people_cell_h"].format(cell=f"{people['cell_m']:,}")
+        h.append(f"<h4>{_esc(head)}</h4>")
+        labels = people_labels(people["breaks"], people["max"], language)
         cells = [
-            f'<td><span class="bar" style="background:{color}"></span>{a:,.0f}–{b:,.0f}</td>'
-            for (a, b), color in zip(
-                data["people"]["classes"], data["people"]["colors"], strict=True
-            )
+            f'<td><span class="bar" style="background:{color}"></span>{_esc(text)}</td>'
+            for text, color in zip(labels, people["colors"], strict=True)
         ]
         h.append(f'<table class="scale"><tr>{"".join(cells)}</tr></table>')
     h.append("</div>")
@@ -978,7 +1048,7 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
         location=[(bounds[1] + bounds[3]) / 2, (bounds[0] + bounds[2]) / 2],
         zoom_start=9,
         tiles=None,
-        control_scale=True,
+        control_scale=False,  # ynps.scale(): metric only
         prefer_canvas=False,
     )
     m.fit_bounds([[float(bounds[1]), float(bounds[0])], [float(bounds[3]), float(bounds[2])]])
@@ -1053,7 +1123,8 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
     villages = layer_cls('ynps.layer("villages")', lab["villages"])
     villages.add_to(m)
 
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    layer_control = folium.LayerControl(collapsed=False, position="topright")
+    layer_control.add_to(m)
     plugins.Fullscreen(
         position="topleft",
         title=lab["fullscreen"],
@@ -1072,6 +1143,7 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
         villages.get_name() if data["villages"]["features"] else None,
         lab,
         language,
+        layer_control.get_name(),
     ).add_to(m)
     _strip_cdn_links(m)
     return m

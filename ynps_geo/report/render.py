@@ -45,6 +45,7 @@ from ynps_geo.report.tables import (
     mode_text,
     threshold_text,
     uncovered_table,
+    with_names,
 )
 
 __all__ = ["UNCOVERED_TOP", "report_html", "table_html", "write_reports", "write_workbook"]
@@ -58,6 +59,9 @@ TABLE_MAX_ROWS = 300
 """Rows of any other table shown in the HTML report (the workbook has all)."""
 
 LANGS = ("zh", "en")
+
+TEXT_KINDS = frozenset({"text", "pre", "setting", "bool", "word"})
+"""Column kinds shown as text (left-aligned); the others are numbers."""
 
 WRAP = frozenset(
     {
@@ -111,7 +115,7 @@ def table_html(table: Table, *, max_rows: int = TABLE_MAX_ROWS) -> str:
         if c.key in WRAP:
             hc.append("wrap")
         cls = f' class="{" ".join(hc)}"' if hc else ""
-        num = " num" if c.kind not in ("text", "pre", "setting", "bool") else ""
+        num = " num" if c.kind not in TEXT_KINDS else ""
         head.append(
             f'<th{cls} data-col="{_esc(c.key)}" data-kind="{c.kind}{num}">{_l(c.zh, c.en)}</th>'
         )
@@ -120,7 +124,7 @@ def table_html(table: Table, *, max_rows: int = TABLE_MAX_ROWS) -> str:
         cells = []
         for c in table.columns:
             td_cls = [c.lang] if c.lang else []
-            if c.kind not in ("text", "pre", "setting", "bool"):
+            if c.kind not in TEXT_KINDS:
                 td_cls.append("num")
             if c.key in WRAP:
                 td_cls.append("wrap")
@@ -194,6 +198,8 @@ nav.toc ol{columns:2}
  body{padding:0;max-width:none;font-size:10pt}.toolbar{display:none}
  section.page{break-before:page}.std{break-before:page;break-inside:avoid;border:none;padding:0}
  thead{display:table-header-group}tr,figure,svg{break-inside:avoid}.tblwrap{overflow:visible}
+ .tbl{font-size:8pt;max-width:100%}.tbl td,.tbl th{white-space:normal;padding:1px 3px;
+ overflow-wrap:anywhere}.tbl .wrap{min-width:6em}.tbl td.num{white-space:nowrap}
  a{color:inherit;text-decoration:none}
 }
 """
@@ -550,8 +556,8 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
             "设施配置与千人指标",
             "Presence and ratio rules",
             _table_block(tables["presence_summary"])
-            + _presence_block(tables["presence"])
-            + _table_block(tables["ratios"])
+            + _presence_block(with_names(tables["presence"], result))
+            + _table_block(with_names(tables["ratios"], result))
             + _rule_notes(tables),
         )
     )
@@ -644,8 +650,8 @@ def _excel_value(v: Any, col: Column) -> Any:
         return int(v)
     if isinstance(v, bool | np.bool_):
         return format_value(bool(v), "bool", "zh") + " " + format_value(bool(v), "bool", "en")
-    if col.kind == "setting":
-        zh, en = format_value(v, "setting", "zh"), format_value(v, "setting", "en")
+    if col.kind in ("setting", "word"):
+        zh, en = format_value(v, col.kind, "zh"), format_value(v, col.kind, "en")
         return zh if zh == en else f"{zh} {en}"
     if isinstance(v, int | float | str):
         return v

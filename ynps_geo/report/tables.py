@@ -15,10 +15,13 @@ all_tables
     Every table, in report order (empty ones included, so the workbook's sheets are stable).
 format_value
     A value as people read it: ``12,345``, ``83.1%``, ``15.5`` minutes, ``不可达 unreachable``.
+with_names
+    A presence or ratio table with the rule titles and village names (for the HTML report).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from ynps_geo.model.results import AnalysisResult
 from ynps_geo.model.standards import PlanStandard
 
 __all__ = [
+    "CODE_WORDS",
     "EXCEL_FORMATS",
     "HEADERS",
     "MODE_WORDS",
@@ -54,6 +58,7 @@ __all__ = [
     "threshold_text",
     "timings_table",
     "uncovered_table",
+    "with_names",
 ]
 
 UNREACHABLE = "不可达 unreachable"
@@ -70,6 +75,22 @@ SETTING_WORDS: dict[str, tuple[str, str]] = {
     "all": ("城乡全部", "urban and rural"),
 }
 BOOL_WORDS: dict[bool, tuple[str, str]] = {True: ("是", "yes"), False: ("否", "no")}
+#: Words for coded values of the presence and ratio tables (column kind ``word``).
+CODE_WORDS: dict[str, tuple[str, str]] = {
+    # unit levels of the presence rules
+    "province": ("省", "province"),
+    "prefecture": ("州(市)", "prefecture"),
+    "prefecture_seat": ("州(市)政府驻地", "prefecture seat"),
+    "county": ("县(市、区)", "county"),
+    "county_seat": ("县城", "county seat"),
+    "township": ("乡镇(街道)", "township"),
+    "village": ("村(社区)", "village"),
+    # capacity attributes of the ratio rules
+    "beds": ("床位", "beds"),
+    "doctors": ("执业(助理)医师", "doctors"),
+    "places": ("学位/托位", "places"),
+    "area_m2": ("面积(平方米)", "floor area (m²)"),
+}
 
 # Column kinds -> Excel number formats (kinds not listed are written as text/general).
 EXCEL_FORMATS: dict[str, str] = {
@@ -127,7 +148,8 @@ class Column:
         How values are shown: ``text``, ``pop`` (people, whole numbers), ``int``, ``share``
         (0-1 shown as %), ``pp`` (a difference of shares, percentage points), ``min``
         (minutes, one decimal, ``inf`` unreachable), ``km``, ``num``, ``gini``, ``sec``,
-        ``bool``, ``setting`` (urban/rural words) or ``pre`` (preformatted text).
+        ``bool``, ``setting`` (urban/rural words), ``word`` (a code such as ``village`` or
+        ``beds`` in words, :data:`CODE_WORDS`) or ``pre`` (preformatted text).
     lang : {"zh", "en"} or None
         For text already written in one language: the HTML report shows the column only in
         that language; the workbook keeps both.
@@ -221,6 +243,8 @@ def format_value(v: Any, kind: str = "text", lang: str = "zh") -> str:
         return str(v)
     if kind == "setting":
         return SETTING_WORDS.get(str(v), (str(v), str(v)))[i]
+    if kind == "word":
+        return CODE_WORDS.get(str(v), (str(v), str(v)))[i]
     if kind in ("text", "pre") or isinstance(v, str):
         return str(v)
     try:
@@ -366,21 +390,19 @@ def summary_table(result: AnalysisResult) -> Table:
 
 def county_table(result: AnalysisResult) -> Table:
     """``result.coverage`` (per county and standard, and ``ALL``) with the standard titles."""
-    by_id = _by_id(result)
-    df = result.coverage.copy() if result.coverage is not None else pd.DataFrame()
-    for c in [
-        "county",
-        "standard_id",
-        "population",
-        "population_covered",
-        "share_covered",
-        "villages",
-        "villages_uncovered",
-    ]:
-        if c not in df.columns:
-            df[c] = pd.Series(dtype=object)
-    df["title_zh"] = [_title(by_id.get(i), i, "zh") for i in df["standard_id"]]
-    df["title_en"] = [_title(by_id.get(i), i, "en") for i in df["standard_id"]]
+    df = _with_titles(
+        result.coverage,
+        result,
+        [
+            "county",
+            "standard_id",
+            "population",
+            "population_covered",
+            "share_covered",
+            "villages",
+            "villages_uncovered",
+        ],
+    )
     df["county"] = df["county"].replace({"ALL": "ALL 全部"})
     cols = [
         Column("county", "县", "county"),
@@ -399,7 +421,7 @@ def county_table(result: AnalysisResult) -> Table:
         "分县覆盖",
         "Coverage by county",
         cols,
-        df.reset_index(drop=True),
+        df,
         "“ALL 全部”为全部县合计；人口只计标准适用的人群（城镇或农村）。",
         "“ALL” is all counties together; population counts only the people a standard "
         "applies to (urban or rural).",
@@ -408,15 +430,13 @@ def county_table(result: AnalysisResult) -> Table:
 
 def setting_table(result: AnalysisResult) -> Table:
     """Covered share by county and urban/rural setting."""
-    by_id = _by_id(result)
-    df = result.by_setting.copy() if result.by_setting is not None else pd.DataFrame()
-    for c in ["county", "setting", "standard_id", "population", "population_covered"]:
-        if c not in df.columns:
-            df[c] = pd.Series(dtype=object)
+    df = _with_titles(
+        result.by_setting,
+        result,
+        ["county", "setting", "standard_id", "population", "population_covered"],
+    )
     if "share_covered" not in df.columns:
         df["share_covered"] = pd.Series(dtype=float)
-    df["title_zh"] = [_title(by_id.get(i), i, "zh") for i in df["standard_id"]]
-    df["title_en"] = [_title(by_id.get(i), i, "en") for i in df["standard_id"]]
     cols = [
         Column("county", "县", "county"),
         Column("setting", "城乡", "setting", "setting"),
@@ -433,8 +453,25 @@ def setting_table(result: AnalysisResult) -> Table:
         "分城乡覆盖",
         "Coverage by urban/rural setting",
         cols,
-        df.reset_index(drop=True),
+        df,
     )
+
+
+def _with_titles(
+    df: pd.DataFrame | None, result: AnalysisResult, columns: list[str]
+) -> pd.DataFrame:
+    """A copy of ``df`` with at least ``columns`` (empty when missing) and the standard titles.
+
+    ``title_zh``/``title_en`` come from ``result.standards`` (the id when unknown).
+    """
+    by_id = _by_id(result)
+    df = df.copy() if isinstance(df, pd.DataFrame) else pd.DataFrame()
+    for c in columns:
+        if c not in df.columns:
+            df[c] = pd.Series(dtype=object)
+    df["title_zh"] = [_title(by_id.get(i), i, "zh") for i in df["standard_id"]]
+    df["title_en"] = [_title(by_id.get(i), i, "en") for i in df["standard_id"]]
+    return df.reset_index(drop=True)
 
 
 def _excess(s: PlanStandard, value: float) -> float:
@@ -558,6 +595,8 @@ def generic_table(
             kind = "min"
         elif name == "setting":
             kind = "setting"
+        elif name in ("unit_level", "attribute"):
+            kind = "word"
         elif pd.api.types.is_bool_dtype(s) or (
             s.dtype == object
             and len(s)
@@ -655,10 +694,44 @@ def ratio_table(result: AnalysisResult) -> Table:
     return t
 
 
+def with_names(t: Table, result: AnalysisResult) -> Table:
+    """A copy of a presence or ratio table that a reader needs no code book for.
+
+    The rule's title (Chinese, English) follows its id, and a village unit (a village code)
+    gets the village's name. The workbook keeps the tables as the rules wrote them.
+    """
+    data = t.data.copy()
+    columns = list(t.columns)
+    keys = [c.key for c in columns]
+    if "standard_id" in data.columns and "standard_id" in keys:
+        titles = _rule_titles()
+        ids = data["standard_id"].astype(str)
+        data["title_zh"] = [titles.get(i, (i, i))[0] for i in ids]
+        data["title_en"] = [titles.get(i, (i, i))[1] for i in ids]
+        at = keys.index("standard_id") + 1
+        columns[at:at] = [
+            Column("title_zh", "标准", "standard", lang="zh"),
+            Column("title_en", "标准", "standard", lang="en"),
+        ]
+    vil = result.villages
+    if (
+        {"unit", "unit_level"} <= set(data.columns)
+        and vil is not None
+        and {"village_id", "name"} <= set(vil.columns)
+    ):
+        names = dict(zip(vil["village_id"].astype(str), vil["name"].astype(str), strict=True))
+        data["unit_name"] = [
+            names.get(str(u), "") if lvl == "village" else ""
+            for u, lvl in zip(data["unit"], data["unit_level"], strict=True)
+        ]
+        if data["unit_name"].astype(bool).any():
+            at = [c.key for c in columns].index("unit") + 1
+            columns.insert(at, Column("unit_name", "名称", "name"))
+    return dataclasses.replace(t, columns=columns, data=data)
+
+
 def equity_table(result: AnalysisResult) -> Table:
     """The spread across counties and the urban-rural gap per standard (``result.equity``)."""
-    by_id = _by_id(result)
-    df = result.equity.copy() if result.equity is not None else pd.DataFrame()
     keys = [
         "standard_id",
         "counties",
@@ -671,9 +744,8 @@ def equity_table(result: AnalysisResult) -> Table:
         "rural_share",
         "urban_rural_gap",
     ]
-    df = df.reindex(columns=keys)
-    df["title_zh"] = [_title(by_id.get(i), i, "zh") for i in df["standard_id"]]
-    df["title_en"] = [_title(by_id.get(i), i, "en") for i in df["standard_id"]]
+    equity = result.equity if isinstance(result.equity, pd.DataFrame) else pd.DataFrame()
+    df = _with_titles(equity.reindex(columns=keys), result, keys)
     cols = [
         Column("standard_id", "标准编号", "standard id"),
         Column("title_zh", "标准", "standard", lang="zh"),
@@ -694,7 +766,7 @@ def equity_table(result: AnalysisResult) -> Table:
         "均等化：县际差距与城乡差距",
         "Equalisation: gaps between counties and between urban and rural",
         cols,
-        df.reset_index(drop=True),
+        df,
         "基尼系数按县人口加权(0 = 各县相同)；城乡差距 = 城镇覆盖率 − 农村覆盖率。",
         "Gini weighted by county population (0 = all counties equal); urban-rural gap = "
         "urban share minus rural share.",

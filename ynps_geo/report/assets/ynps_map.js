@@ -6,6 +6,7 @@ function ynpsMap(map, D) {
   "use strict";
   var state = { std: -1 };  // -1: all standards, else index into D.standards
   var RED = D.colors.uncovered, GREEN = D.colors.covered, GREY = D.colors.na;
+  var COMPACT_WIDTH = 1000;  // px: narrower maps start with the legend and layers folded
   var panes = { choro: 380, iso: 390, bound: 395, people: 398, villages: 420 };
   var k;
   for (k in panes) {
@@ -159,10 +160,36 @@ function ynpsMap(map, D) {
     }
   }
 
+  var legendDiv = null;
+
+  // A metric scale bar (Leaflet's default adds miles, which nobody here reads).
+  function scale() {
+    return L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+  }
+
+  // On a narrow window (a laptop, a projector at 800 px) the legend and the layer list would
+  // cover the map and the popups: start them folded (a click on the legend's title or on the
+  // layers icon opens them) and fold them again when a village's popup opens.
+  function compact(layers) {
+    if (map.getSize().x >= COMPACT_WIDTH) { return false; }
+    function fold() {
+      if (legendDiv) { L.DomUtil.addClass(legendDiv, "ynps-collapsed"); }
+      if (layers) { layers.collapse(); }
+    }
+    if (layers) {
+      map.on("click", layers.collapse, layers);
+      L.DomEvent.on(layers.getContainer(), { mouseenter: layers.expand, mouseleave: layers.collapse },
+                    layers);
+    }
+    map.on("popupopen", fold);
+    fold();
+    return true;
+  }
+
   function legend(html) {
     var ctl = L.control({ position: "bottomleft" });
     ctl.onAdd = function () {
-      var div = L.DomUtil.create("div", "ynps-legend leaflet-bar");
+      var div = legendDiv = L.DomUtil.create("div", "ynps-legend leaflet-bar");
       div.innerHTML = html;
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
@@ -184,5 +211,5 @@ function ynpsMap(map, D) {
   }
 
   return { layer: layer, facilities: facilities, clusterIcon: clusterIcon, legend: legend,
-           setStandard: setStandard, state: state };
+           scale: scale, compact: compact, setStandard: setStandard, state: state };
 }
