@@ -209,3 +209,17 @@ def test_points_on_barrier_cells_are_snapped_and_far_roads_are_reached_over_terr
     for mode in ("walk", "drive", "distance"):
         d = eng.village_values(eng.search(mode, [np.array([0])])[0])[0, 0]
         assert np.isinf(d), mode
+
+
+def test_changing_a_setting_after_a_search_rebuilds_the_graph() -> None:
+    g = _grid(n=11)
+    cx, cy = g.centres(np.array([5, 5]), np.array([1, 9]))
+    eng = TravelEngine.build(g, None, None, (cx[:1], cy[:1]), (cx[1:], cy[1:]))
+    before = eng.village_values(eng.search("walk", [np.array([0])])[0])[0, 0]
+    eng.offroad_factor = 0.3  # half as fast off-road: twice the time
+    after = eng.village_values(eng.search("walk", [np.array([0])])[0])[0, 0]
+    assert after == pytest.approx(2 * before, rel=1e-9)
+    wall = np.zeros(g.shape, dtype=bool)
+    wall[:, 5] = True
+    eng.barrier = wall
+    assert np.isinf(eng.village_values(eng.search("walk", [np.array([0])])[0])[0, 0])

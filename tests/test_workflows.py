@@ -380,3 +380,47 @@ def test_cache_key_covers_barriers_and_setting_defaults(
     bad = _write_config(tmp_path, demo_out, barriers={"path": "nope.geojson"})
     with pytest.raises(DataSourceError, match=r"nope\.geojson"):
         load_config(bad)
+
+
+def test_line_barriers_and_stale_report_folders(tmp_path: Path, demo_out: Path) -> None:
+    """A river given as lines is a barrier; a crashed run's leftovers are cleaned after a day."""
+    import json
+    import os
+
+    import geopandas as gpd
+
+    from ynps_geo import workflows
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_out / "data", data)
+    b = gpd.read_file(data / "boundary.geojson").geometry.iloc[0]
+    x0, y0, x1, y1 = b.bounds
+    xm = (x0 + x1) / 2
+    river = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "LineString", "coordinates": [[xm, y0 - 0.1], [xm, y1 + 0.1]]},
+            }
+        ],
+    }
+    (data / "river.geojson").write_text(json.dumps(river), encoding="utf-8")
+    cfg = _write_config(
+        tmp_path,
+        demo_out,
+        barriers={"path": "river.geojson", "crs": "wgs84"},
+        standards=["school_walk"],
+        resolution_m=200,
+    )
+    out = tmp_path / "reports"
+    out.mkdir()
+    stale = out / ".2020-01-01.partial-abc"
+    stale.mkdir()
+    os.utime(stale, (0, 0))
+    fresh = out / ".2020-01-02.partial-def"
+    fresh.mkdir()
+    result, _ = workflows.report(cfg, out, use_cache=False)
+    assert any("barrier" in n for n in result.notes)
+    assert not stale.exists() and fresh.exists()

@@ -23,6 +23,7 @@ terrain, for the rural "10-li" circle).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -88,6 +89,7 @@ class TravelEngine:
     barrier: np.ndarray | None = None
     max_slope_deg: float | None = None
     _graphs: dict[str, CSR] = field(default_factory=dict)
+    _graphs_key: tuple[object, ...] = ()
     _road_xy: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ construction
@@ -298,11 +300,33 @@ class TravelEngine:
             return e, e, np.zeros(0)
         return np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
 
+    def _settings_key(self) -> tuple[object, ...]:
+        """What a built graph depends on besides the inputs (settable after :meth:`build`)."""
+        barrier = None
+        if self.barrier is not None:
+            barrier = hashlib.blake2b(np.packbits(self.barrier).tobytes()).hexdigest()
+        return (
+            self.connectivity,
+            self.walking_speed_kmh,
+            self.offroad_factor,
+            self.max_slope_deg,
+            self.connector_k,
+            barrier,
+        )
+
     def graph(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The reversed CSR graph of ``mode`` (built once, then cached)."""
+        """The reversed CSR graph of ``mode`` (built once, then cached).
+
+        The cache is dropped when a setting the graph depends on (speeds, barriers, maximum
+        slope...) changed since it was built.
+        """
         if mode not in MODES:
             msg = f"unknown travel mode {mode!r}; use one of {list(MODES)}"
             raise ValidationError(msg)
+        key = self._settings_key()
+        if key != self._graphs_key:
+            self._graphs.clear()
+            self._graphs_key = key
         if mode not in self._graphs:
             parts = [self._grid_edges(mode), self._road_edges(mode), self._link_edges(mode)]
             u = np.concatenate([p[0] for p in parts])

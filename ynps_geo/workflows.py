@@ -53,7 +53,12 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
     from shapely.geometry import box
 
     from ynps_geo.io.postgis import spec_is_postgis
-    from ynps_geo.io.vector import read_boundaries, read_facilities, read_villages
+    from ynps_geo.io.vector import (
+        read_boundaries,
+        read_facilities,
+        read_geometries,
+        read_villages,
+    )
 
     notes: list[str] = []
     base = cfg.base_dir
@@ -168,7 +173,7 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
     barriers = None
     if cfg.barriers:
         path = cfg.barriers["path"]
-        barriers = read_boundaries(
+        barriers = read_geometries(
             path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer")
         )
         notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
@@ -503,6 +508,7 @@ def report(
     out.mkdir(parents=True, exist_ok=True)
     stamp = stamp or datetime.date.today().isoformat()
     final = out / stamp
+    _remove_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{stamp}.partial-", dir=out))
     # mkdtemp makes the folder private (0700); the report is for readers other than cron
     umask = os.umask(0)
@@ -543,6 +549,24 @@ def report(
     with atomic_write(out / "latest.txt") as f:
         Path(f).write_text(stamp + "\n", encoding="utf-8")
     return result, final
+
+
+def _remove_stale(out: Path, max_age_s: float = 86400.0) -> None:
+    """Remove hidden partial/old folders that a crashed run left more than a day ago.
+
+    Younger ones may belong to a run in progress (an overlapping cron job) and are kept.
+    """
+    import shutil
+
+    now = time.time()
+    for p in out.glob(".*.*-*"):
+        if p.is_dir() and (".partial-" in p.name or ".old-" in p.name):
+            try:
+                if now - p.stat().st_mtime > max_age_s:
+                    shutil.rmtree(p, ignore_errors=True)
+                    log.info("removed %s left by an earlier run that stopped", p.name)
+            except OSError:
+                continue
 
 
 def demo(

@@ -670,6 +670,37 @@ def read_points(
     return gdf
 
 
+def read_geometries(
+    path: str | Path,
+    *,
+    crs: Any = None,
+    layer: str | int | None = None,
+    encoding: str | None = None,
+    role: str = "barriers",
+) -> gpd.GeoDataFrame:
+    """Read any geometries (polygons, lines, points) into EPSG:4326, e.g. barriers.
+
+    Rivers as lines and lakes as polygons both work; features without geometry are dropped
+    and counted (``attrs["dropped_null_geometries"]``) with a warning.
+
+    Parameters
+    ----------
+    path : str or Path
+        Any vector format, or a table with a WKT column.
+    crs : optional
+        Declared system (see :func:`read_points`).
+    layer, encoding : optional
+        As for :func:`read_boundaries`.
+    role : str
+        What the layer is, for messages.
+    """
+    gdf, _labels, _positions, _spec, _notes, dropped = _load(
+        path, crs=crs, x=None, y=None, wkt=None, layer=layer, encoding=encoding, role=role
+    )
+    gdf.attrs["dropped_null_geometries"] = int(dropped)
+    return gdf
+
+
 def read_boundaries(
     path: str | Path | Mapping[str, Any],
     *,
