@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -297,6 +298,18 @@ def _load_yaml(text: str, source: str) -> list[Mapping[str, Any]]:
     return data
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[PlanStandard, ...]:
+    """The standards shipped as package data, parsed once per process (they are frozen)."""
+    pkg = resources.files("ynps_geo.model") / "standards"
+    entries: list[PlanStandard] = []
+    for item in sorted(pkg.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".yaml"):
+            for d in _load_yaml(item.read_text(encoding="utf-8"), item.name):
+                entries.append(standard_from_dict(d, source=item.name))
+    return tuple(entries)
+
+
 def load_standards(extra: str | Path | Iterable[Mapping[str, Any]] | None = None) -> StandardSet:
     """Load the shipped standards, optionally extended or overridden by ``extra``.
 
@@ -310,13 +323,7 @@ def load_standards(extra: str | Path | Iterable[Mapping[str, Any]] | None = None
     -------
     StandardSet
     """
-    pkg = resources.files("ynps_geo.model") / "standards"
-    entries: list[PlanStandard] = []
-    for item in sorted(pkg.iterdir(), key=lambda p: p.name):
-        if item.name.endswith(".yaml"):
-            for d in _load_yaml(item.read_text(encoding="utf-8"), item.name):
-                entries.append(standard_from_dict(d, source=item.name))
-    base = StandardSet(entries, "package")
+    base = StandardSet(_shipped(), "package")
     if extra is None:
         return base
     if isinstance(extra, str | Path):

@@ -369,7 +369,9 @@ def _table_block(t: Table, *, max_rows: int = TABLE_MAX_ROWS, level: str = "h3")
     )
 
 
-def report_html(result: AnalysisResult, language: str = "zh") -> str:
+def report_html(
+    result: AnalysisResult, language: str = "zh", *, tables: list[Table] | None = None
+) -> str:
     """The coverage report as one self-contained HTML page.
 
     Parameters
@@ -391,13 +393,13 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
     if language not in LANGS:
         msg = f"report language {language!r} is not supported; use 'zh' or 'en'"
         raise ValueError(msg)
-    tables = {t.key: t for t in all_tables(result)}
+    by_key = {t.key: t for t in (tables if tables is not None else all_tables(result))}
     unc_top = uncovered_table(result, top=UNCOVERED_TOP)
     name = result.name or "ynps_geo"
     title_zh = f"{name} 基本公共服务覆盖评估报告"
     title_en = f"Public service coverage report: {name}"
     now = datetime.now()
-    summary = tables["summary"].data.set_index("standard_id", drop=False)
+    summary = by_key["summary"].data.set_index("standard_id", drop=False)
 
     out: list[str] = [
         "<!DOCTYPE html>",
@@ -461,7 +463,7 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
         "",
         [
             c
-            for c in tables["summary"].columns
+            for c in by_key["summary"].columns
             if c.key
             in (
                 "standard_id",
@@ -475,7 +477,7 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
                 "worst_county",
             )
         ],
-        tables["summary"].data,
+        by_key["summary"].data,
     )
     body = [table_html(overview)]
     for s in result.standards:
@@ -489,7 +491,7 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
             "coverage",
             "分县与分城乡覆盖",
             "Coverage by county and by urban/rural setting",
-            _table_block(tables["county"]) + _table_block(tables["setting"]),
+            _table_block(by_key["county"]) + _table_block(by_key["setting"]),
         )
     )
 
@@ -555,10 +557,10 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
             "rules",
             "设施配置与千人指标",
             "Presence and ratio rules",
-            _table_block(tables["presence_summary"])
-            + _presence_block(with_names(tables["presence"], result))
-            + _table_block(with_names(tables["ratios"], result))
-            + _rule_notes(tables),
+            _table_block(by_key["presence_summary"])
+            + _presence_block(with_names(by_key["presence"], result))
+            + _table_block(with_names(by_key["ratios"], result))
+            + _rule_notes(by_key),
         )
     )
 
@@ -568,13 +570,13 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
             "equity",
             "均等化：县际差距与城乡差距",
             "Equalisation: gaps between counties and between urban and rural",
-            f'<p class="muted">{_l(tables["equity"].note_zh, tables["equity"].note_en)}</p>'
-            + table_html(tables["equity"]),
+            f'<p class="muted">{_l(by_key["equity"].note_zh, by_key["equity"].note_en)}</p>'
+            + table_html(by_key["equity"]),
         )
     )
 
     # 7. failures
-    fail = tables["failures"]
+    fail = by_key["failures"]
     out.append(
         _section(
             "failures",
@@ -595,7 +597,7 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
         f"<h3>{_l('出行模型', 'Travel model')}</h3><p>{_l(*TRAVEL_MODEL)}</p>",
         f"<h3>{_l('数据来源', 'Data sources')}</h3>",
     ]
-    notes = tables["notes"].data
+    notes = by_key["notes"].data
     inputs = notes[~notes["kind"].isin(["说明 note", "规则说明 rule note"])]
     method.append(
         "<ul>"
@@ -618,7 +620,7 @@ def report_html(result: AnalysisResult, language: str = "zh") -> str:
 
     # 9. timings, 10. config
     out.append(
-        _section("timings", "运行用时", "Timings", table_html(tables["timings"]), page=False)
+        _section("timings", "运行用时", "Timings", table_html(by_key["timings"]), page=False)
     )
     cfg = result.config_text or ""
     out.append(
@@ -673,7 +675,9 @@ def _display_width(text: str) -> float:
     return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
 
 
-def write_workbook(result: AnalysisResult, path: str | Path) -> Path | None:
+def write_workbook(
+    result: AnalysisResult, path: str | Path, *, tables: list[Table] | None = None
+) -> Path | None:
     """Write ``report.xlsx``: one sheet per report table (atomically).
 
     Row 1 holds the Chinese headers, row 2 the English ones; panes are frozen below them.
@@ -708,7 +712,7 @@ def write_workbook(result: AnalysisResult, path: str | Path) -> Path | None:
     bold = Font(bold=True)
     fill_zh = PatternFill("solid", fgColor="F3D9D6")
     fill_en = PatternFill("solid", fgColor="F3F3F3")
-    for t in all_tables(result):
+    for t in tables if tables is not None else all_tables(result):
         ws = wb.create_sheet(_sheet_name(t.sheet, used))
         widths = []
         for j, c in enumerate(t.columns, start=1):
@@ -763,13 +767,16 @@ def write_reports(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
 
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
+    tables = all_tables(result)  # shared by the HTML report and the workbook
     with atomic_write(out_dir / "report.html") as tmp:
-        Path(tmp).write_text(report_html(result, language=result.language), encoding="utf-8")
+        Path(tmp).write_text(
+            report_html(result, language=result.language, tables=tables), encoding="utf-8"
+        )
     written["report"] = out_dir / "report.html"
     with atomic_write(out_dir / "map.html") as tmp:
         Path(tmp).write_text(maps.map_html(result, language=result.language), encoding="utf-8")
     written["map"] = out_dir / "map.html"
-    book = write_workbook(result, out_dir / "report.xlsx")
+    book = write_workbook(result, out_dir / "report.xlsx", tables=tables)
     if book is not None:
         written["workbook"] = book
     return written
