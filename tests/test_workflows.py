@@ -424,3 +424,55 @@ def test_line_barriers_and_stale_report_folders(tmp_path: Path, demo_out: Path) 
     result, _ = workflows.report(cfg, out, use_cache=False)
     assert any("barrier" in n for n in result.notes)
     assert not stale.exists() and fresh.exists()
+
+
+def _two_counties(tmp_path: Path, demo_out: Path) -> Path:
+    """The demo county cut into a western and an eastern county."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    data = tmp_path / "data"
+    if not data.exists():
+        shutil.copytree(demo_out / "data", data)
+    b = gpd.read_file(data / "boundary.geojson")
+    g = b.geometry.iloc[0]
+    x0, y0, x1, y1 = g.bounds
+    xm = (x0 + x1) / 2
+    halves = [g.intersection(box(x0, y0, xm, y1)), g.intersection(box(xm, y0, x1, y1))]
+    two = gpd.GeoDataFrame({"name": ["西县", "东县"]}, geometry=halves, crs=b.crs)
+    two.to_file(data / "two_counties.geojson")
+    return _write_config(
+        tmp_path,
+        demo_out,
+        boundary={"path": "two_counties.geojson", "crs": "wgs84", "name_field": "name"},
+        standards=["health_15min", "school_walk"],
+        resolution_m=250,
+        facility_isochrones="none",
+    )
+
+
+def test_counties_in_parallel_processes_equal_the_serial_run(
+    tmp_path: Path, demo_out: Path
+) -> None:
+    cfg = _two_counties(tmp_path, demo_out)
+    assert main(["-q", "analyze", str(cfg), "--out", str(tmp_path / "serial")]) == 0
+    assert main(["-q", "analyze", str(cfg), "--out", str(tmp_path / "par"), "--jobs", "2"]) == 0
+    serial = pd.read_csv(tmp_path / "serial" / "coverage.csv")
+    par = pd.read_csv(tmp_path / "par" / "coverage.csv")
+    assert set(serial["county"]) == {"西县", "东县", "ALL"}
+    pd.testing.assert_frame_equal(serial, par)
+
+
+def test_one_county_of_a_provincial_config(
+    tmp_path: Path, demo_out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _two_counties(tmp_path, demo_out)
+    out = tmp_path / "east"
+    assert main(["-q", "analyze", str(cfg), "--out", str(out), "--county", "东县"]) == 0
+    cov = pd.read_csv(out / "coverage.csv")
+    assert set(cov["county"]) == {"东县", "ALL"}
+    east = cov[cov.county == "东县"].reset_index(drop=True)
+    all_ = cov[cov.county == "ALL"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(east.drop(columns="county"), all_.drop(columns="county"))
+    assert main(["analyze", str(cfg), "--out", str(out), "--county", "南县"]) == 1
+    assert "南县" in capsys.readouterr().err

@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="run the full analysis described by a YAML config")
     a.add_argument("config", type=Path, help="analysis config (YAML)")
     a.add_argument("--out", required=True, type=Path, help="output folder")
+    _county_options(a)
     r = sub.add_parser(
         "report",
         help="scheduled report: the analysis into a dated subfolder of --out, atomically, "
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", type=Path, help="analysis config (YAML)")
     r.add_argument("--out", required=True, type=Path, help="folder of dated reports")
     r.add_argument("--no-cache", action="store_true", help="recompute even if inputs are unchanged")
+    _county_options(r)
     r.add_argument("--log", type=Path, help="log file (default OUT/ynps-geo.log)")
     t = sub.add_parser(
         "sites", help="where new facilities would close most of a standard's gap (siting)"
@@ -54,6 +56,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=["table", "csv"], default="table")
     _fetch_parser(sub)
     return p
+
+
+def _county_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--county",
+        action="append",
+        help="analyse only this county (repeatable); split a province across machines",
+    )
+    p.add_argument("--jobs", type=int, help="counties in parallel worker processes (default 1)")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {"counties": args.county, "jobs": args.jobs}
 
 
 def _fetch_parser(sub: Any) -> None:
@@ -223,10 +238,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "report":
             log_file = _log_to_file(args.log or args.out / "ynps-geo.log")
             result, target = workflows.report(
-                args.config, args.out, progress=log.info, use_cache=not args.no_cache
+                args.config,
+                args.out,
+                progress=log.info,
+                use_cache=not args.no_cache,
+                options=_overrides(args),
             )
         else:
-            result = workflows.analyze(args.config, args.out, progress=log.info)
+            result = workflows.analyze(
+                args.config, args.out, progress=log.info, options=_overrides(args)
+            )
         log.info(
             "wrote %s in %.1f s",
             target,

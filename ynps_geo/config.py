@@ -35,6 +35,8 @@ OPTION_KEYS: tuple[str, ...] = (
     "facility_isochrones",
     "access_threshold_min",
     "max_slope_deg",
+    "jobs",
+    "counties",
 )
 TOP_KEYS = {
     "name",

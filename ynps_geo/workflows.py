@@ -30,7 +30,7 @@ from ynps_geo.coverage import (
     equity_table,
     uncovered_villages,
 )
-from ynps_geo.errors import DataQualityWarning, YnpsGeoError
+from ynps_geo.errors import ConfigError, DataQualityWarning, YnpsGeoError
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.model.standards import PlanStandard, StandardSet, load_standards
 
@@ -270,6 +270,18 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
     standards = _standards_for(cfg)
     circles: list[PlanStandard] = standards.of_kind("circle")
     inputs = load_inputs(cfg)
+    only = cfg.options.get("counties")
+    if only:
+        names = {str(c) for c in ([only] if isinstance(only, str) else only)}
+        unknown = names - set(inputs.counties["county"].astype(str))
+        if unknown:
+            msg = (
+                f"{cfg.source}: counties {sorted(unknown)} are not in the boundary layer; "
+                f"it has {', '.join(inputs.counties['county'].astype(str).head(10))}"
+            )
+            raise ConfigError(msg)
+        inputs.counties = inputs.counties[inputs.counties["county"].astype(str).isin(names)]
+        inputs.counties = inputs.counties.reset_index(drop=True)
     timings["load_inputs"] = time.perf_counter() - t0
     say(
         f"loaded inputs in {timings['load_inputs']:.1f} s: {len(inputs.counties)} counties, "
@@ -282,12 +294,11 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
     failures: dict[str, str] = {}
     notes = list(inputs.notes)
     pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
-    for county, geom in _progress_bar(pairs, "counties"):
-        try:
-            res = analyze_county(str(county), geom, inputs, circles, opts)
-        except YnpsGeoError as err:
-            failures[str(county)] = str(err)
-            log.error("county %s failed: %s", county, err)
+    jobs = int(cfg.options.get("jobs", 1))
+    for county, res in _county_results(pairs, inputs, circles, opts, jobs):
+        if isinstance(res, YnpsGeoError):
+            failures[str(county)] = str(res)
+            log.error("county %s failed: %s", county, res)
             continue
         timings[f"county:{county}"] = res.seconds
         say(f"county {county}: {res.grid.height}x{res.grid.width} grid, {res.seconds:.1f} s")
@@ -350,6 +361,46 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
     _rules(result, standards, inputs, cfg)
     result.timings["total"] = time.perf_counter() - t0
     return result
+
+
+def _county_results(
+    pairs: list[tuple[Any, Any]],
+    inputs: Inputs,
+    circles: list[PlanStandard],
+    opts: Options,
+    jobs: int,
+) -> Any:
+    """Yield ``(county, CountyResult or YnpsGeoError)`` for every county, in order.
+
+    With ``jobs > 1`` the counties run in that many worker processes (spawned, so numba's
+    threads are never forked); a county's :class:`~ynps_geo.errors.YnpsGeoError` is returned,
+    not raised, so one county's bad data never loses the others.
+    """
+    if jobs <= 1 or len(pairs) < 2:
+        for county, geom in _progress_bar(pairs, "counties"):
+            yield county, _county_job(str(county), geom, inputs, circles, opts)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(jobs, len(pairs))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = [
+            pool.submit(_county_job, str(county), geom, inputs, circles, opts)
+            for county, geom in pairs
+        ]
+        for (county, _), fut in zip(pairs, _progress_bar(futures, "counties"), strict=True):
+            yield county, fut.result()
+
+
+def _county_job(
+    county: str, geom: Any, inputs: Inputs, circles: list[PlanStandard], opts: Options
+) -> Any:
+    """One county's analysis; a YnpsGeoError is returned (it pickles), others propagate."""
+    try:
+        return analyze_county(county, geom, inputs, circles, opts)
+    except YnpsGeoError as err:
+        return err
 
 
 def _progress_bar(items: list[Any], what: str) -> Any:
@@ -456,11 +507,31 @@ def _village_layer(result: AnalysisResult) -> Any:
     return v[[*first, *rest, "geometry"]]
 
 
-def analyze(
-    config: str | Path, out_dir: str | Path, *, progress: Progress | None = None
-) -> AnalysisResult:
-    """Run the full analysis described by a YAML config and write every output into ``out_dir``."""
+def _with_options(config: str | Path, options: dict[str, Any] | None) -> AnalysisConfig:
+    """Load a config and apply option overrides (e.g. from the command line)."""
     cfg = load_config(config)
+    for key, value in (options or {}).items():
+        if value is not None:
+            cfg.options[key] = value
+    if int(cfg.options.get("jobs", 1)) < 1:
+        msg = f"{cfg.source}: 'jobs' must be a positive number of worker processes"
+        raise ConfigError(msg)
+    return cfg
+
+
+def analyze(
+    config: str | Path,
+    out_dir: str | Path,
+    *,
+    progress: Progress | None = None,
+    options: dict[str, Any] | None = None,
+) -> AnalysisResult:
+    """Run the full analysis described by a YAML config and write every output into ``out_dir``.
+
+    ``options`` override the config's option keys, e.g. ``{"counties": ["大理市"], "jobs": 2}``
+    (one county of a provincial config; counties in parallel worker processes).
+    """
+    cfg = _with_options(config, options)
     result = run(cfg, progress=progress)
     t = time.perf_counter()
     write_outputs(result, Path(out_dir))
@@ -475,6 +546,7 @@ def report(
     progress: Progress | None = None,
     use_cache: bool = True,
     stamp: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[AnalysisResult, Path]:
     """A scheduled report: the analysis written into a dated subfolder of ``out_dir``, atomically.
 
@@ -492,6 +564,8 @@ def report(
         Reuse cached results for unchanged inputs.
     stamp : str, optional
         Subfolder name; default today's date (ISO).
+    options : dict, optional
+        Overrides of the config's option keys (see :func:`analyze`).
 
     Returns
     -------
@@ -503,7 +577,7 @@ def report(
     import shutil
     import tempfile
 
-    cfg = load_config(config)
+    cfg = _with_options(config, options)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stamp = stamp or datetime.date.today().isoformat()
