@@ -147,6 +147,19 @@ def test_03_reading_the_results(python3_kernel: str, tmp_path: Path) -> None:
     assert "equal to skimage MCP_Geometric: True" in cost or "skipping the comparison" in cost
 
 
+def test_04_siting(python3_kernel: str, tmp_path: Path) -> None:
+    import re
+
+    nb = _execute("04_siting.ipynb", python3_kernel, tmp_path)
+    assert "covered now:" in _tagged(nb, "sites")
+    rerun = _tagged(nb, "rerun")
+    got = re.search(r"\(\+([\d,]+)\)", rerun)
+    promised = re.search(r"promised \+([\d,]+)", rerun)
+    assert got and promised, rerun
+    # building the suggested sites gives exactly the gain the model promised
+    assert got.group(1) == promised.group(1), rerun
+
+
 def test_notebooks_match_their_build_script() -> None:
     script = REPO / "scripts" / "build_notebooks.py"
     proc = subprocess.run(
