@@ -244,3 +244,32 @@ def test_walk_steep_dem_falls_back_to_heap() -> None:
     assert np.isfinite(t).all() and t[0, 3] > 1e5
     args = (z, ok, np.array([0]), np.array([0]), np.inf, *tables, length_m, tan_max, spm, False)
     np.testing.assert_array_equal(t, _grid.walking_time(*args, 1))
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_bucketed_walk_equals_heap_large(shuffle) -> None:
+    # many sources on a larger grid: the bucket-entry pool grows (the search loop stops
+    # and resumes mid-bucket); shuffled move tables take the generic (ungrouped) path
+    from ynps_geo._kernels import grid as _grid
+
+    rng = np.random.default_rng(11)
+    y, x = np.mgrid[0:260, 0:250] / 250.0
+    dem = 300.0 * np.sin(6 * x + 2 * y) * np.cos(4 * y - x) + rng.normal(0, 2, x.shape)
+    barrier = rng.random(dem.shape) < 0.05
+    z, ok, tables, length_m, tan_max, spm = terrain._prepare(
+        dem, 30.0, 30.0, 16, None, barrier, None, None
+    )
+    if shuffle:
+        order = rng.permutation(len(length_m))
+        tables = tuple(t[order].copy() for t in tables)
+        length_m = length_m[order].copy()
+    src = np.stack([rng.integers(0, 260, 300), rng.integers(0, 250, 300)], 1)
+    rows, cols = src[:, 0].copy(), src[:, 1].copy()
+    rise = _grid.max_step_rise(z, ok, tables[0], tables[1])
+    wmax = np.max(spm * length_m * np.exp(3.5 * (rise / length_m + 0.05)))
+    assert _grid.ring_plan(spm * length_m.min(), wmax, z.size)[1] > 0  # buckets apply
+    args = (z, ok, rows, cols, np.inf, *tables, length_m, tan_max, spm, True)
+    heap = _grid.walking_time(*args, 1)
+    bkt = _grid.walking_time(*args, 2)
+    np.testing.assert_array_equal(bkt, heap)  # bit for bit
+    assert np.isfinite(bkt).mean() > 0.5
