@@ -199,6 +199,20 @@ class Table:
 # ----------------------------------------------------------------------------- formatting
 
 
+#: the standard's id and its title in each language, as most tables show them
+_STANDARD_COLUMNS: tuple[Column, ...] = (
+    Column("standard_id", "标准编号", "standard id"),
+    Column("title_zh", "标准", "standard", lang="zh"),
+    Column("title_en", "标准", "standard", lang="en"),
+)
+#: people the standard applies to, people covered and the share
+_COVERED_COLUMNS: tuple[Column, ...] = (
+    Column("population", "适用人口", "population", "pop"),
+    Column("population_covered", "覆盖人口", "population covered", "pop"),
+    Column("share_covered", "覆盖率", "share covered", "share"),
+)
+
+
 def _is_missing(v: Any) -> bool:
     if v is None or v is pd.NA or v is pd.NaT:
         return True
@@ -361,16 +375,12 @@ def summary_table(result: AnalysisResult) -> Table:
             }
         )
     cols = [
-        Column("standard_id", "标准编号", "standard id"),
-        Column("title_zh", "标准", "standard", lang="zh"),
-        Column("title_en", "标准", "standard", lang="en"),
+        *_STANDARD_COLUMNS,
         Column("threshold", "阈值(含)", "threshold (inclusive)"),
         Column("mode_zh", "出行方式", "travel mode", lang="zh"),
         Column("mode_en", "出行方式", "travel mode", lang="en"),
         Column("applies_to", "适用范围", "applies to", "setting"),
-        Column("population", "适用人口", "population", "pop"),
-        Column("population_covered", "覆盖人口", "population covered", "pop"),
-        Column("share_covered", "覆盖率", "share covered", "share"),
+        *_COVERED_COLUMNS,
         Column("villages", "村(社区)数", "villages", "int"),
         Column("villages_uncovered", "未覆盖村数", "villages uncovered", "int"),
         Column("worst_county", "覆盖率最低的县", "worst county"),
@@ -406,12 +416,8 @@ def county_table(result: AnalysisResult) -> Table:
     df["county"] = df["county"].replace({"ALL": "ALL 全部"})
     cols = [
         Column("county", "县", "county"),
-        Column("standard_id", "标准编号", "standard id"),
-        Column("title_zh", "标准", "standard", lang="zh"),
-        Column("title_en", "标准", "standard", lang="en"),
-        Column("population", "适用人口", "population", "pop"),
-        Column("population_covered", "覆盖人口", "population covered", "pop"),
-        Column("share_covered", "覆盖率", "share covered", "share"),
+        *_STANDARD_COLUMNS,
+        *_COVERED_COLUMNS,
         Column("villages", "村(社区)数", "villages", "int"),
         Column("villages_uncovered", "未覆盖村数", "villages uncovered", "int"),
     ]
@@ -440,12 +446,8 @@ def setting_table(result: AnalysisResult) -> Table:
     cols = [
         Column("county", "县", "county"),
         Column("setting", "城乡", "setting", "setting"),
-        Column("standard_id", "标准编号", "standard id"),
-        Column("title_zh", "标准", "standard", lang="zh"),
-        Column("title_en", "标准", "standard", lang="en"),
-        Column("population", "适用人口", "population", "pop"),
-        Column("population_covered", "覆盖人口", "population covered", "pop"),
-        Column("share_covered", "覆盖率", "share covered", "share"),
+        *_STANDARD_COLUMNS,
+        *_COVERED_COLUMNS,
     ]
     return Table(
         "setting",
@@ -654,9 +656,7 @@ def presence_summary_table(result: AnalysisResult) -> Table:
                 }
             )
     cols = [
-        Column("standard_id", "标准编号", "standard id"),
-        Column("title_zh", "标准", "standard", lang="zh"),
-        Column("title_en", "标准", "standard", lang="en"),
+        *_STANDARD_COLUMNS,
         Column("unit_level", "评价单元层级", "unit level"),
         Column("units", "评价单元数", "units", "int"),
         Column("met", "达标", "met", "int"),
@@ -747,9 +747,7 @@ def equity_table(result: AnalysisResult) -> Table:
     equity = result.equity if isinstance(result.equity, pd.DataFrame) else pd.DataFrame()
     df = _with_titles(equity.reindex(columns=keys), result, keys)
     cols = [
-        Column("standard_id", "标准编号", "standard id"),
-        Column("title_zh", "标准", "standard", lang="zh"),
-        Column("title_en", "标准", "standard", lang="en"),
+        *_STANDARD_COLUMNS,
         Column("counties", "县数", "counties", "int"),
         Column("min_share", "最低覆盖率", "lowest share", "share"),
         Column("min_county", "最低的县", "lowest county"),
