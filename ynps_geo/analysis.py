@@ -58,7 +58,7 @@ class Options:
 
     resolution_m: float = field(default_factory=lambda: settings.raster_resolution_m)
     margin_m: float = field(default_factory=lambda: settings.analysis_margin_m)
-    connectivity: int = 8
+    connectivity: int = 16  # why: benchmarks/bench_connectivity.py
     walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
     offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
     isochrones: bool = True
