@@ -112,3 +112,33 @@ def test_leg_across_a_barrier_or_too_steep_is_invalid_unless_unchecked() -> None
         math.tan(math.radians(45.0)),
     )  # fmt: skip
     assert not valid[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 30).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(
+                st.tuples(st.integers(0, n - 1), st.integers(0, n - 1), st.floats(0, 100)),
+                max_size=80,
+            ),
+        )
+    )
+)
+def test_coo_to_csr_keeps_every_edge_in_row_order(case: tuple) -> None:
+    """The counting-sort CSR equals scipy's conversion (edges per row, duplicates kept, in
+    input order within a row)."""
+    from ynps_geo._kernels.csr import coo_to_csr
+
+    n, edges = case
+    u = np.array([e[0] for e in edges], dtype=np.int64)
+    v = np.array([e[1] for e in edges], dtype=np.int64)
+    w = np.array([e[2] for e in edges], dtype=np.float64)
+    indptr, indices, weights = coo_to_csr(n, u, v, w)
+    np.testing.assert_array_equal(np.diff(indptr), np.bincount(u, minlength=n))
+    for row in range(n):
+        sel = np.flatnonzero(u == row)  # input order
+        a, b = indptr[row], indptr[row + 1]
+        np.testing.assert_array_equal(indices[a:b], v[sel])
+        np.testing.assert_array_equal(weights[a:b], w[sel])
