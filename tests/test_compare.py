@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ynps_geo.cli import main
 from ynps_geo.errors import NotComparableError
@@ -65,11 +67,12 @@ def _add_facility(
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory, demo_output: Path) -> dict[str, Any]:
     """Dated reports: base, + a health centre, the centre removed, a population change."""
-    from ynps_geo import settings, workflows
+    from ynps_geo import settings as ysettings
+    from ynps_geo import workflows
 
     root = tmp_path_factory.mktemp("changes")
-    old_cache = settings.cache_dir
-    settings.cache_dir = root / "cache"
+    old_cache = ysettings.cache_dir
+    ysettings.cache_dir = root / "cache"
     try:
         cfg = _config(root, demo_output)
         data = cfg.parent
@@ -88,7 +91,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, demo_output: Path) -> dict[st
         villages.to_csv(data / "villages.csv", index=False, encoding="utf-8")
         r4, d4 = workflows.report(cfg, out, stamp="2026-12-01")
     finally:
-        settings.cache_dir = old_cache
+        ysettings.cache_dir = old_cache
     return {
         "cfg": cfg,
         "out": out,
@@ -372,3 +375,204 @@ def test_scenario_takes_the_sites_output_as_is(
     assert main(["-q", "analyze", str(cfg), "--scenario", str(bad), "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nowhere.csv" in err
+
+
+# ------------------------------------------------------------------------ reasons, synthetic
+def _run(
+    label: str,
+    villages: list[dict[str, Any]],
+    facilities: list[dict[str, Any]],
+    *,
+    threshold: float = 15.0,
+    options: dict[str, Any] | None = None,
+    roads: str = "r1",
+) -> Any:
+    """A RunData of one county and one standard ``S`` from plain rows (no engine)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from ynps_geo.compare import RunData
+
+    v = gpd.GeoDataFrame(
+        [
+            {
+                "village_id": r["id"],
+                "name": r["id"],
+                "county": "C",
+                "population": r.get("pop", 100.0),
+                "setting": r.get("setting", "rural"),
+                "S_minutes": r["minutes"],
+                "S_covered": r["minutes"] <= threshold,
+                "S_applies": True,
+                "S_facility_id": r.get("near", "F1"),
+                "geometry": Point(r.get("x", 100.0), 25.0),
+            }
+            for r in villages
+        ],
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
+    f = gpd.GeoDataFrame(
+        [
+            {
+                "facility_id": r["id"],
+                "name": r["id"],
+                "category": r.get("category", "health"),
+                "subtype": r.get("category", "health"),
+                "geometry": Point(r.get("x", 100.0), r.get("y", 25.0)),
+            }
+            for r in facilities
+        ],
+        geometry="geometry",
+        crs="EPSG:4326",
+    )
+    pop = float(v["population"].sum())
+    cov = float(v.loc[v["S_covered"], "population"].sum())
+    coverage = pd.DataFrame(
+        [
+            {
+                "county": c,
+                "standard_id": "S",
+                "population": pop,
+                "population_covered": cov,
+                "share_covered": cov / pop,
+                "villages": len(v),
+                "villages_uncovered": int((~v["S_covered"]).sum()),
+            }
+            for c in ("C", "ALL")
+        ]
+    )
+    std = {
+        "threshold": threshold,
+        "unit": "min",
+        "mode": {"urban": "walk", "rural": "drive"},
+        "applies_to": "all",
+        "facilities": [["health"]],
+    }
+    manifest = {
+        "standards": {"S": std},
+        "options": options or {},
+        "defaults": {},
+        "inputs": {"roads": roads},
+    }
+    return RunData(label, v, coverage, f, manifest, {"S": std}, {"S": ("标准", "standard")})
+
+
+def _one_flip(before: Any, after: Any) -> pd.Series:
+    from ynps_geo.compare import compare
+
+    comp = compare(before, after)
+    flips = comp.villages[comp.villages["change"] != "population"]
+    assert len(flips) == 1, flips
+    return flips.iloc[0]
+
+
+def test_a_moved_facility_is_named_with_the_distance() -> None:
+    before = _run("a", [{"id": "V1", "minutes": 20.0}], [{"id": "F1", "x": 100.0}])
+    after = _run("b", [{"id": "V1", "minutes": 12.0}], [{"id": "F1", "x": 100.003}])
+    row = _one_flip(before, after)
+    assert row["change"] == "newly_covered" and row["reason"] == "facility_moved"
+    # 0.003 degrees of longitude at 25 N on the WGS84 ellipsoid: N(phi) cos(phi) dlambda
+    a, e2, phi = 6378137.0, 6.69437999014e-3, np.radians(25.0)
+    expected = a / np.sqrt(1 - e2 * np.sin(phi) ** 2) * np.cos(phi) * np.radians(0.003)
+    assert f"moved {expected:.0f} m" in row["reason_en"]
+
+
+def test_re_categorised_facility_standard_setting_and_roads_are_told_apart() -> None:
+    fac = [{"id": "F1"}, {"id": "F2", "category": "eldercare"}]
+    fac2 = [{"id": "F1"}, {"id": "F2", "category": "health"}]
+    before = _run("a", [{"id": "V1", "minutes": 20.0, "near": "F1"}], fac)
+    after = _run("b", [{"id": "V1", "minutes": 9.0, "near": "F2"}], fac2)
+    row = _one_flip(before, after)
+    assert row["reason"] == "facility_recategorised" and row["facility_id"] == "F2"
+    # the same flip with a facility that did not change: the standard's new threshold
+    after = _run("b", [{"id": "V1", "minutes": 20.0}], fac, threshold=20.0)
+    row = _one_flip(before, after)
+    assert row["reason"] == "standard_changed" and "threshold 15 → 20" in row["reason_en"]
+    # ... a village that became urban
+    after = _run("b", [{"id": "V1", "minutes": 14.0, "setting": "urban"}], fac)
+    assert _one_flip(before, after)["reason"] == "village_setting_changed"
+    # ... a village point moved
+    after = _run("b", [{"id": "V1", "minutes": 14.0, "x": 100.01}], fac)
+    assert _one_flip(before, after)["reason"] == "village_moved"
+    # ... a new road file, an analysis setting, and nothing recorded at all
+    after = _run("b", [{"id": "V1", "minutes": 14.0}], fac, roads="r2")
+    assert _one_flip(before, after)["reason"] == "roads_changed"
+    after = _run("b", [{"id": "V1", "minutes": 14.0}], fac, options={"resolution_m": 50})
+    row = _one_flip(before, after)
+    assert row["reason"] == "options_changed" and "resolution_m" in row["reason_en"]
+    after = _run("b", [{"id": "V1", "minutes": 14.0}], fac)
+    assert _one_flip(before, after)["reason"] == "unknown"
+
+
+def test_population_change_moves_a_village_counted_share() -> None:
+    from ynps_geo.compare import compare
+
+    rows = [{"id": "V1", "minutes": 5.0, "pop": 100.0}, {"id": "V2", "minutes": 30.0}]
+    before = _run("a", rows, [{"id": "F1"}])
+    rows2 = [{"id": "V1", "minutes": 5.0, "pop": 300.0}, {"id": "V2", "minutes": 30.0}]
+    after = _run("b", rows2, [{"id": "F1"}])
+    comp = compare(before, after)
+    assert comp.villages["change"].tolist() == ["population"]
+    row = comp.shares[comp.shares["county"] == "ALL"].iloc[0]
+    assert row["share_before"] == pytest.approx(0.5) and row["share_after"] == pytest.approx(0.75)
+    assert row["villages_newly_covered"] == 0 and "population changed" in row["reasons_en"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 40, allow_nan=False),
+            st.floats(0, 40, allow_nan=False),
+            st.floats(1, 1e4, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_flip_counts_add_up_and_mirror(rows: list[tuple[float, float, float]]) -> None:
+    from ynps_geo.compare import compare
+
+    b = [{"id": f"V{i}", "minutes": m0, "pop": p} for i, (m0, _, p) in enumerate(rows)]
+    a = [{"id": f"V{i}", "minutes": m1, "pop": p} for i, (_, m1, p) in enumerate(rows)]
+    fac = [{"id": "F1"}]
+    fwd = compare(_run("a", b, fac), _run("b", a, fac))
+    back = compare(_run("b", a, fac), _run("a", b, fac))
+    gained = sum(1 for m0, m1, _ in rows if m0 > 15 >= m1)
+    lost = sum(1 for m0, m1, _ in rows if m1 > 15 >= m0)
+    r = fwd.shares[fwd.shares["county"] == "ALL"].iloc[0]
+    q = back.shares[back.shares["county"] == "ALL"].iloc[0]
+    assert (r["villages_newly_covered"], r["villages_newly_uncovered"]) == (gained, lost)
+    assert (q["villages_newly_covered"], q["villages_newly_uncovered"]) == (lost, gained)
+    assert r["change_pp"] == pytest.approx(-q["change_pp"], abs=1e-12)
+    people = sum(p for m0, m1, p in rows if m0 > 15 >= m1)
+    assert r["people_newly_covered"] == pytest.approx(people)
+    same = compare(_run("a", b, fac), _run("a2", b, fac))
+    assert not same.changed
+
+
+def test_changes_open_offline_in_a_browser(runs: dict[str, Any], tmp_path: Path) -> None:
+    from browser import load_in_chromium, require_browser
+
+    require_browser()
+    d2 = runs["dirs"][1]
+    n = runs["results"][1].changes.villages["village_id"].nunique()
+    res = load_in_chromium(
+        d2 / "map.html",
+        tmp_path / "map.png",
+        dom_checks={"rings": "document.querySelectorAll('path.ynps-changed').length"},
+    )
+    assert res.js_errors == [] and res.dom_checks["rings"] == n
+    res = load_in_chromium(
+        runs["dirs"][3] / "report.html",
+        tmp_path / "report.png",
+        dom_checks={
+            "section": "document.getElementById('changes').getBoundingClientRect().height",
+            "lines": "document.querySelectorAll('svg[data-chart=trend] path.trend').length",
+            "text": "document.querySelector('#changes .changes-summary').innerText",
+        },
+    )
+    assert res.js_errors == [] and res.dom_checks["section"] > 100
+    assert res.dom_checks["lines"] == len(STANDARDS)
+    assert "人口" in res.dom_checks["text"] and "population" not in res.dom_checks["text"]

@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", type=Path, help="analysis config (YAML)")
     r.add_argument("--out", required=True, type=Path, help="folder of dated reports")
     r.add_argument("--no-cache", action="store_true", help="recompute even if inputs are unchanged")
+    r.add_argument(
+        "--stamp",
+        help="name of the dated folder (default today, YYYY-MM-DD); a report compares itself "
+        "with the latest earlier one",
+    )
     _county_options(r)
     r.add_argument("--log", type=Path, help="log file (default OUT/ynps-geo.log)")
     t = sub.add_parser(
@@ -272,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out,
                 progress=log.info,
                 use_cache=not args.no_cache,
+                stamp=args.stamp,
                 options=_overrides(args),
             )
         else:

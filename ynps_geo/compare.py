@@ -430,8 +430,16 @@ def check_comparable(before: RunData, after: RunData) -> None:
     if before.villages is not None and after.villages is not None:
         vb = before.villages["village_id"].astype(str)
         va = after.villages["village_id"].astype(str)
+        for run, ids in ((before, vb), (after, va)):
+            dup = sorted(set(ids[ids.duplicated()]))
+            if dup:
+                msg = (
+                    f"{where}: {run.label} repeats village ids ({', '.join(dup[:3])}); "
+                    "give each village its own id"
+                )
+                raise NotComparableError(msg)
         ib, ia = set(vb), set(va)
-        if ib != ia or vb.duplicated().any():
+        if ib != ia:
             gone, new = sorted(ib - ia), sorted(ia - ib)
             msg = (
                 f"{where}: the village ids differ ({len(gone)} only in {before.label}"
@@ -482,6 +490,17 @@ def compare(
             "changes of standards, settings and roads cannot be told apart there"
         )
     fac = _facility_changes(b.facilities, a.facilities)
+    n_fac = (
+        min(len(b.facilities), len(a.facilities))
+        if b.facilities is not None and (a.facilities is not None)
+        else 0
+    )
+    if n_fac >= 10 and len(fac) > n_fac / 2:
+        notes.append(
+            f"{len(fac)} of {n_fac} facilities differ by id: the registers may not keep their "
+            "ids between runs (row numbers are used when a layer has no 'id:' column); give "
+            "each facilities layer a stable 'id:' column"
+        )
     context = _run_context(b, a)
     villages = _village_changes(b, a, fac, context)
     if len(fac):
@@ -491,7 +510,8 @@ def compare(
     npop = int((villages["change"] == "population").sum()) if len(villages) else 0
     if npop and (a.manifest.get("inputs") or {}).get("population"):
         notes.append(
-            f"{npop} villages changed population; the shares count people from the "
+            f"{npop} village{'' if npop == 1 else 's'} changed population; the shares count "
+            "people from the "
             "population raster, so they move only where the raster changed"
         )
     titles = {**b.titles, **a.titles}
@@ -1005,7 +1025,7 @@ def _share_changes(b: RunData, a: RunData, villages: pd.DataFrame) -> pd.DataFra
                 ids = sorted({x for x in g["facility_id"] if x})
                 tail = f" {', '.join(ids[:3])}" if ids else ""
                 reasons_zh.append(f"{zh}{tail}（{len(g)} 村）")
-                reasons_en.append(f"{en}{tail} ({len(g)} villages)")
+                reasons_en.append(f"{en}{tail} ({len(g)} village{'' if len(g) == 1 else 's'})")
         sb, sa = r.get("share_covered_before"), r.get("share_covered_after")
         moved = (
             sb is not None
@@ -1016,7 +1036,7 @@ def _share_changes(b: RunData, a: RunData, villages: pd.DataFrame) -> pd.DataFra
         )
         if len(p) and moved:
             reasons_zh.append(f"人口变化（{len(p)} 村）")
-            reasons_en.append(f"population changed ({len(p)} villages)")
+            reasons_en.append(f"population changed ({len(p)} village{'' if len(p) == 1 else 's'})")
         elif moved and not len(f):
             reasons_zh.append("人口分布或出行时间变化，无村覆盖状态改变")
             reasons_en.append("population or travel times changed; no village flipped")

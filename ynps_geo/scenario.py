@@ -312,12 +312,14 @@ def run_scenario(
     base_inputs = dataclasses.replace(inputs, counties=inputs.counties.copy())
     stash: dict[str, Any] = {}
     stats = {"searched": 0, "reused": 0, "planned": 0}
+    used: set[str] = set()
 
     def base_job(county: str, geom: Any, _in: Inputs, circles: Any, opts: Any) -> Any:
         try:
             setup = build_county_engine(county, geom, scen_inputs, opts)
             fac = setup.facilities
             is_plan = fac["facility_id"].astype(str).isin(planned_ids).to_numpy()
+            used.update(fac.loc[is_plan, "facility_id"].astype(str))
             n_base = int((~is_plan).sum())
             if is_plan[:n_base].any():  # planned rows come last (concatenated last)
                 msg = "internal: planned facilities are not the last engine rows"
@@ -355,9 +357,22 @@ def run_scenario(
         f"{stats['reused']} reused, {stats['planned']} of planned facilities "
         f"({time.perf_counter() - t:.1f} s)"
     )
+    outside = sorted(planned_ids - used)
+    if outside:
+        note = (
+            f"{len(outside)} planned facilities lie beyond every county and its margin and "
+            f"change nothing: {', '.join(outside[:5])}; check their coordinates and CRS"
+        )
+        log.warning(note)
+        scenario.notes.append(note)
     scenario.name = f"{cfg.name} · {name}"
     scenario.timings.update({f"searches_{k}": float(v) for k, v in stats.items()})
-    scenario.run_info = {**scenario.run_info, "scenario": name, "planned": sorted(planned_ids)}
+    scenario.run_info = {
+        **scenario.run_info,
+        "scenario": name,
+        "planned": sorted(planned_ids),
+        "planned_outside": outside,
+    }
     return baseline, scenario
 
 
@@ -380,6 +395,12 @@ def analyze_scenario(
     name, planned = read_planned(scenario)
     baseline, scen = run_scenario(cfg, planned, progress=progress, name=name)
     comp = compare(baseline, scen, kind="scenario", before_label="baseline", after_label=name)
+    outside = scen.run_info.get("planned_outside") or []
+    if outside:
+        comp.notes.append(
+            f"{len(outside)} planned facilities lie beyond every county and its margin and "
+            f"change nothing: {', '.join(outside[:5])}"
+        )
     baseline.changes = comp
     baseline.scenario_result = scen  # type: ignore[attr-defined]
     out = Path(out_dir)

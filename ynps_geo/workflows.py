@@ -606,6 +606,9 @@ def report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stamp = stamp or datetime.date.today().isoformat()
+    if not stamp or stamp.startswith(".") or any(c in stamp for c in "/\\:"):
+        msg = f"report stamp {stamp!r} is not a folder name; use a date such as 2026-12-01"
+        raise ConfigError(msg)
     final = out / stamp
     _remove_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{stamp}.partial-", dir=out))

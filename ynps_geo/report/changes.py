@@ -135,6 +135,10 @@ def _fac_list(df: pd.DataFrame, lang: str, limit: int = 6) -> str:
     return ("、" if lang == "zh" else "; ").join(parts)
 
 
+def _villages(n: int) -> str:
+    return f"{n} village" if n == 1 else f"{n} villages"
+
+
 def summary_lines(comp: Comparison, lang: str = "zh") -> list[str]:
     """The sentences a reader sees first: facilities changed, then each standard's move.
 
@@ -220,9 +224,9 @@ def summary_lines(comp: Comparison, lang: str = "zh") -> list[str]:
         else:
             line = f"{title}: share covered {sb} → {sa} ({pp})"
             if nc:
-                line += f"; {nc} villages ({pc} people) newly covered"
+                line += f"; {_villages(nc)} ({pc} people) newly covered"
             if nu:
-                line += f"; {nu} villages ({pu} people) newly uncovered"
+                line += f"; {_villages(nu)} ({pu} people) newly uncovered"
             if r["reasons_en"]:
                 line += f". Why: {r['reasons_en']}"
             lines.append(line + ".")
@@ -241,7 +245,7 @@ def summary_lines(comp: Comparison, lang: str = "zh") -> list[str]:
             f"{npop} 个村(社区)的人口有变化，合计 {delta:+,.0f} 人"
             "（不改变其覆盖状态，只改变覆盖人数）。"
             if zh
-            else f"{npop} villages changed population, {delta:+,.0f} people in all (their "
+            else f"{_villages(npop)} changed population, {delta:+,.0f} people in all (their "
             "coverage is unchanged; only the people counted change)."
         )
     return lines
