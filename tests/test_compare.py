@@ -576,3 +576,28 @@ def test_changes_open_offline_in_a_browser(runs: dict[str, Any], tmp_path: Path)
     assert res.js_errors == [] and res.dom_checks["section"] > 100
     assert res.dom_checks["lines"] == len(STANDARDS)
     assert "人口" in res.dom_checks["text"] and "population" not in res.dom_checks["text"]
+
+
+def test_an_incomparable_previous_report_is_named_not_fatal(
+    runs: dict[str, Any], tmp_path: Path
+) -> None:
+    import geopandas as gpd
+
+    from ynps_geo.compare import attach_history
+    from ynps_geo.report.changes import section_html
+
+    root = tmp_path / "reports"
+    prev = root / "2026-12-01"
+    shutil.copytree(runs["dirs"][3], prev)
+    v = gpd.read_file(prev / "villages.gpkg", layer="villages")
+    v.iloc[2:].to_file(prev / "villages.gpkg", layer="villages", driver="GPKG")
+    result = runs["results"][3]
+    saved = (result.changes, result.changes_error, result.trend)
+    try:
+        attach_history(result, root, "2026-12-08")
+        assert result.changes is None and "village ids differ" in result.changes_error
+        page = section_html(result)
+        assert 'class="warn"' in page and "village ids differ" in page
+        assert result.trend["run"].drop_duplicates().tolist() == ["2026-12-01", "2026-12-08"]
+    finally:
+        result.changes, result.changes_error, result.trend = saved

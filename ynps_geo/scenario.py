@@ -27,6 +27,10 @@ in ``report.xlsx``, a layer of newly covered villages on ``map.html``); ``DIR/sc
 holds the scenario's full outputs; ``DIR/scenario_gain.csv`` (per county and standard:
 baseline share, scenario share, gain), ``DIR/scenario.html``/``.xlsx`` and
 ``DIR/scenario_changes.gpkg`` hold the comparison.
+
+Counties run one after the other in a scenario (``--jobs`` is not used): the searches are
+shared within one process. Searches kept for the scenario are bounded by
+:data:`CACHE_BYTES`; beyond it they are searched again (same results, more time).
 """
 
 from __future__ import annotations
