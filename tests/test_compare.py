@@ -601,3 +601,60 @@ def test_an_incomparable_previous_report_is_named_not_fatal(
         assert result.trend["run"].drop_duplicates().tolist() == ["2026-12-01", "2026-12-08"]
     finally:
         result.changes, result.changes_error, result.trend = saved
+
+
+class _LineEngine:
+    """A stand-in engine: nodes 0..n-1 on a line, facility row r at node 7*r; cost |node - 7r|.
+
+    ``search`` is the brute-force multi-source nearest (ties: the lowest row), with a cutoff.
+    """
+
+    n_nodes = 200
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def search(self, mode: str, sets: Any, cutoff: float = np.inf) -> tuple[Any, Any]:
+        nodes = np.arange(self.n_nodes, dtype=float)
+        dist = np.full((len(sets), self.n_nodes), np.inf)
+        near = np.full((len(sets), self.n_nodes), -1, dtype=np.int64)
+        for i, s in enumerate(sets):
+            self.calls += 1
+            for r in sorted(np.asarray(s, dtype=np.int64)):
+                d = np.abs(nodes - 7 * r) * (2.0 if mode == "walk" else 1.0)
+                better = (d < dist[i]) & (d <= cutoff)
+                dist[i][better] = d[better]
+                near[i][better] = r
+        return dist, near
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 27), max_size=6), min_size=1, max_size=5),
+    st.sampled_from([np.inf, 20.0]),
+    st.sampled_from([0, 10**9]),
+)
+def test_shared_searches_equal_the_union_search(
+    sets: list[list[int]], cutoff: float, budget: int
+) -> None:
+    from ynps_geo.scenario import SharedSearches
+
+    planned_from = 20
+    engine = _LineEngine()
+    shared = SharedSearches(engine, planned_from, budget_bytes=budget)
+    base_sets = [np.array([r for r in s if r < planned_from], dtype=np.int64) for s in sets]
+    shared.search("drive", base_sets, cutoff)  # the baseline
+    calls = engine.calls
+    full = [np.array(s, dtype=np.int64) for s in sets]
+    got_d, got_n = shared.search("drive", full, cutoff)  # the scenario
+    ref_d, ref_n = _LineEngine().search("drive", full, cutoff)
+    np.testing.assert_array_equal(got_d, ref_d)
+    reached = np.isfinite(ref_d)
+    np.testing.assert_array_equal(np.isfinite(got_d), reached)
+    # the nearest facility is as near (ties may pick another one at the same cost)
+    np.testing.assert_array_equal(
+        np.abs(np.arange(200) - 7 * got_n)[reached], np.abs(np.arange(200) - 7 * ref_n)[reached]
+    )
+    if budget:  # kept: the scenario searched only the planned parts
+        n_planned = len({tuple(sorted({r for r in s if r >= planned_from})) for s in sets} - {()})
+        assert engine.calls - calls == n_planned

@@ -82,7 +82,7 @@ class SharedSearches:
         self._planned_from = int(planned_from)
         self._budget = int(budget_bytes)
         self._used = 0
-        self._cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self.stats = {"searched": 0, "reused": 0, "planned": 0}
 
     def __getattr__(self, name: str) -> Any:
@@ -113,18 +113,14 @@ class SharedSearches:
             dist, near = self._engine.search(mode, [todo[k] for k in keys], cutoff)
             for i, k in enumerate(keys):
                 fresh[k] = (dist[i], near[i])
-                if k[2] == "b":
-                    self.stats["searched"] += 1
-                    size = dist[i].nbytes + near[i].nbytes
-                    if self._used + size <= self._budget:
-                        self._cache[k] = (dist[i].copy(), near[i].copy())
-                        self._used += size
-                else:  # kept too: a planned facility's catchment is asked for twice
-                    self.stats["planned"] += 1
-                    size = dist[i].nbytes + near[i].nbytes
-                    if self._used + size <= self._budget:
-                        self._cache[k] = (dist[i].copy(), near[i].copy())
-                        self._used += size
+                # planned parts are kept too: a planned facility's catchment is asked for
+                # by several standards
+                self.stats["searched" if k[2] == "b" else "planned"] += 1
+                packed = _pack(dist[i], near[i])
+                size = sum(a.nbytes for a in packed if isinstance(a, np.ndarray))
+                if self._used + size <= self._budget:
+                    self._cache[k] = packed
+                    self._used += size
         n = self._engine.n_nodes
         out_d = np.full((len(parts), n), np.inf)
         out_n = np.full((len(parts), n), -1, dtype=np.int64)
@@ -133,11 +129,31 @@ class SharedSearches:
                 if not len(sub):
                     continue
                 key = (mode, float(cutoff), kind, sub.tobytes())
-                d, nn = fresh[key] if key in fresh else self._cache[key]
+                d, nn = fresh[key] if key in fresh else _unpack(self._cache[key])
                 better = d < out_d[i]  # ties keep the existing facility
                 out_d[i] = np.where(better, d, out_d[i])
                 out_n[i] = np.where(better, nn, out_n[i])
         return out_d, out_n
+
+
+def _pack(dist: np.ndarray, near: np.ndarray) -> tuple[Any, ...]:
+    """A search result kept compactly: only the reached nodes when fewer than half are
+    (searches with a cutoff), else the arrays as they are. Values are kept exactly."""
+    reached = np.flatnonzero(np.isfinite(dist) | (near >= 0))
+    if 2 * len(reached) >= len(dist):
+        return ("dense", dist.copy(), near.copy())
+    return ("sparse", len(dist), reached, dist[reached], near[reached])
+
+
+def _unpack(packed: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+    if packed[0] == "dense":
+        return packed[1], packed[2]
+    _, size, idx, values, nearest = packed
+    dist = np.full(size, np.inf)
+    near = np.full(size, -1, dtype=np.int64)
+    dist[idx] = values
+    near[idx] = nearest
+    return dist, near
 
 
 # ============================================================================ planned facilities
