@@ -21,6 +21,11 @@ analysis_margin_m : float
 max_snap_distance_m : float
     Villages and facilities farther than this from the terrain grid are reported. Default
     ``5000.0``.
+max_grid_cells : int
+    Largest analysis grid (cells of one county and its margin) before an error asks for a
+    coarser ``resolution_m``. Default ``50_000_000``.
+max_village_population : float
+    A village population above this is an error (a typo such as 1e12). Default ``1_000_000``.
 log_level : str
     Default logging level of the CLI. Default ``"INFO"``.
 """
@@ -37,4 +42,6 @@ offroad_speed_factor: float = 0.6
 raster_resolution_m: float = 100.0
 analysis_margin_m: float = 10000.0
 max_snap_distance_m: float = 5000.0
+max_grid_cells: int = 50_000_000
+max_village_population: float = 1_000_000.0
 log_level: str = "INFO"

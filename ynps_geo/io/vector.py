@@ -548,6 +548,7 @@ def _load(
     out.attrs["source"] = source
     out.attrs["declared_crs"] = spec.label
     out.attrs["dropped_no_coordinates"] = dropped
+    out.attrs["dropped_rows"] = format_list(labels[~ok], 8) if dropped else ""
     if dropped:
         rows = format_list(labels[~ok], 8)
         extra = f" ({'; '.join(notes)})" if notes else ""
@@ -1149,6 +1150,30 @@ def _classify_rows(
     raise ConfigError(msg)
 
 
+def _refine_by_name(classes: list[FacilityClass | None], names: pd.Series) -> dict[str, int]:
+    """Give rows of a coarse category (``health``, ``eldercare``...) the finer type their name
+    states (某某县人民医院 -> hospital, 某某乡卫生院 -> township_health_centre, 某某养老院 ->
+    elder_care_institution), in place, when the name's type is of the same category.
+
+    Returns ``{"health -> hospital": rows, ...}`` for the notes.
+    """
+    counts: Counter[str] = Counter()
+    cache: dict[str, FacilityClass | None] = {}
+    for i, c in enumerate(classes):
+        if c is None or c.subtype != c.category:
+            continue
+        name = str(names.iat[i]).strip()
+        if not name or name.isascii():
+            continue
+        if name not in cache:
+            cache[name] = classify_type(name)
+        fine = cache[name]
+        if fine is not None and fine.category == c.category and fine.subtype != c.subtype:
+            classes[i] = fine
+            counts[f"{c.category} -> {fine.subtype}"] += 1
+    return dict(counts.most_common())
+
+
 def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataFrame:
     """Read one facility layer described by a ``facilities:`` config entry.
 
@@ -1170,7 +1195,9 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
         ``facility_id`` (str; ``<file stem>-<row>`` when no ``id``), ``name``, ``category``,
         ``subtype``, ``type_raw``, ``source`` (file name), capacity columns present (float),
         point geometry in EPSG:4326. ``attrs["unknown_types"]``: ``{type value: rows}`` of the
-        rows dropped because their type is not a plan facility.
+        rows dropped because their type is not a plan facility; ``attrs["refined_by_name"]``:
+        ``{"health -> hospital": rows}`` of rows of a coarse category whose finer type was
+        taken from their (Chinese) name.
 
     Raises
     ------
@@ -1198,6 +1225,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
     ids = _ids(gdf, spec, labels, positions, source=source, stem=stem)
     names = _names(gdf, spec, ids, source=source)
     classes, raws = _classify_rows(gdf, spec, source=source)
+    refined = _refine_by_name(classes, names)
     known = np.array([c is not None for c in classes], dtype=bool)
     unknown = Counter(
         r if r else "<empty>" for r, c in zip(raws, classes, strict=True) if c is None
@@ -1226,6 +1254,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
     out = out.loc[known].reset_index(drop=True)
     out.attrs.update(gdf.attrs)
     out.attrs["unknown_types"] = dict(unknown.most_common())
+    out.attrs["refined_by_name"] = refined
     if unknown:
         counts = format_list((f"{k!r}: {v}" for k, v in unknown.most_common()), 10)
         warnings.warn(
