@@ -189,6 +189,13 @@ def _raster_extent(path: Path) -> str:
     return _extent(raster_summary(path, what="DEM", area_wgs84=None)["bounds_wgs84"])
 
 
+def _county_cells(geom_m: Any, grid: GridSpec) -> np.ndarray:
+    """Cells of ``grid`` whose centre lies inside the county polygon (in the grid's CRS)."""
+    from rasterio.features import geometry_mask
+
+    return ~geometry_mask([geom_m], out_shape=grid.shape, transform=grid.transform())
+
+
 def check_grid_size(grid: GridSpec, options: Options) -> None:
     """Refuse a grid too large to hold in memory (a tiny ``resolution_m`` or huge ``margin_m``).
 
@@ -307,13 +314,15 @@ def build_county_engine(
             )
             raise ValidationError(msg)
         dem, void = _fill_voids(raw)
-        if void > DEM_VOID_WARN:
+        in_county = _county_cells(geom_m, grid)
+        county_void = float((~np.isfinite(raw))[in_county].mean()) if in_county.any() else 0.0
+        if county_void > DEM_VOID_WARN:
             notes.append(
-                f"warning: {void:.1%} of the DEM grid (the county and its margin) has no "
-                f"elevation (voids or outside {inputs.dem_path.name}, which covers "
-                f"{_raster_extent(inputs.dem_path)}); those cells were filled from the nearest "
-                "valid cell, so slopes there are guesses. Fix: give a DEM covering the county "
-                "and its margin"
+                f"warning: {county_void:.1%} of the county's DEM cells have no elevation (voids "
+                f"or outside {Path(inputs.dem_path).name}, which covers "
+                f"{_raster_extent(inputs.dem_path)}; the county and its margin span "
+                f"{_extent(area_wgs.bounds)}); they were filled from the nearest valid cell, so "
+                "slopes there are guesses. Fix: give a DEM covering the county and its margin"
             )
             log.warning("county %s: %s", county, notes[-1])
         elif void > 0:

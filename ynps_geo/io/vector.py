@@ -47,6 +47,7 @@ from ynps_geo._validate import (
     check_config_keys,
     check_lonlat,
     check_non_negative,
+    check_population,
     check_unique,
     existing_file,
     find_column,
@@ -180,9 +181,38 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+#: cells read as empty: pandas' defaults without the spellings of NaN, so that a cell saying
+#: ``NaN`` is reported as "not a number" rather than as an empty cell
+_EMPTY_CELLS = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "None",
+    "n/a",
+    "null",
+]
+
+
 def _read_csv(path: Path, encoding: str, dtype: Any) -> pd.DataFrame:
     sep = _sniff_delimiter(path, encoding)
-    return pd.read_csv(path, sep=sep, encoding=encoding, dtype=dtype, skipinitialspace=True)
+    return pd.read_csv(
+        path,
+        sep=sep,
+        encoding=encoding,
+        dtype=dtype,
+        skipinitialspace=True,
+        keep_default_na=False,
+        na_values=_EMPTY_CELLS,
+    )
 
 
 def read_table(
@@ -1042,6 +1072,7 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
     if spec.get("population"):
         col = require_column(gdf, spec["population"], source=source, key="population")
         pop = to_float(gdf[col], source=source, column=str(col), labels=list(ids))
+        check_population(pop, list(ids), source=source, column=str(col))
         check_non_negative(
             pop, list(ids), source=source, column=str(col), allow_missing=missing_policy != "error"
         )
