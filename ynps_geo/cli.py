@@ -292,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if result.failures:  # each failure was logged by the workflow, with its reason
             _fail(
                 f"{len(result.failures)} of {len(result.counties)} counties failed (the others "
-                f"were written): {'; '.join(result.failures)}",
+                f"were written): {'; '.join(f'{c}: {r}' for c, r in result.failures.items())}",
                 log_file,
             )
             return 3

@@ -73,7 +73,8 @@ def _model() -> Any:
         return value
 
     def num(**limits: float) -> Any:
-        return Annotated[float, BeforeValidator(no_bool), Field(allow_inf_nan=False, **limits)]
+        # the Field first, so that its limits reach the JSON Schema (minimum, maximum...)
+        return Annotated[float, Field(allow_inf_nan=False, **limits), BeforeValidator(no_bool)]
 
     class Options(BaseModel):
         """Numerical and reporting options of an analysis (every key optional)."""
@@ -101,7 +102,7 @@ def _model() -> Any:
         max_slope_deg: num(gt=0, le=90) = Field(
             None, description="slopes steeper than this cannot be walked (cliffs)"
         )
-        jobs: Annotated[int, BeforeValidator(no_bool), Field(ge=1, le=1024)] = Field(
+        jobs: Annotated[int, Field(ge=1, le=1024), BeforeValidator(no_bool)] = Field(
             None, description="counties in parallel worker processes (default 1)"
         )
         speeds: dict[str, num(gt=0, le=200)] = Field(
