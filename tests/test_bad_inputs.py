@@ -716,3 +716,41 @@ def test_fuzzed_configs_run_or_fail_with_one_line(small: Path, tmp_path: Path) -
         _result_or_one_line_error(lambda: workflows.run(load_config(path)))
 
     check()
+
+
+# ---- 3. GCJ-02 coordinates declared as WGS84 -------------------------------------------------
+
+
+def test_gcj02_declared_wgs84_is_found_against_the_roads(small: Path, tmp_path: Path) -> None:
+    from ynps_geo.errors import DataQualityWarning
+
+    spec = {**_facility_spec(small), "crs": "wgs84"}  # the demo register is GCJ-02 (Amap)
+    cfg = _config(small, tmp_path, facilities=[spec])
+    with pytest.warns(DataQualityWarning, match="GCJ-02 inverse") as caught:
+        inputs = workflows.load_inputs(load_config(cfg))
+    msg = next(str(w.message) for w in caught if "GCJ-02 inverse" in str(w.message))
+    assert "facilities.csv" in msg and "declare crs: gcj02" in msg
+    # the measured offset: about the size of the GCJ-02 offset in Yunnan (300-600 m)
+    shift = float(msg.split("moves them about ")[1].split(" m")[0])
+    assert 300 <= shift <= 600
+    assert any(n.startswith("warning: facilities.csv: declared wgs84") for n in inputs.notes)
+
+
+def test_correctly_declared_layers_raise_no_offset_warning(small: Path) -> None:
+    import warnings
+
+    from ynps_geo.errors import DataQualityWarning
+    from ynps_geo.io.osm import read_roads
+    from ynps_geo.io.vector import read_facilities, read_villages, warn_if_gcj_offset_roads
+
+    roads = read_roads(small / "roads.osm")
+    spec = _facility_spec(small)
+    d = yaml.safe_load((small / "small.yaml").read_text(encoding="utf-8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        fac = read_facilities(spec, small)  # declared gcj02, as it is
+        vil = read_villages(d["villages"], small)  # declared wgs84, as it is
+        assert not warn_if_gcj_offset_roads(fac, roads)["warned"]  # gcj02 is not second-guessed
+        check = warn_if_gcj_offset_roads(vil, roads)
+        assert check["checked"] and not check["warned"]
+        assert check["d_declared"] < check["d_inverse"]

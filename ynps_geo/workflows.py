@@ -191,6 +191,13 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             crs=r.get("crs"),
             speeds=cfg.options.get("speeds"),
         )
+    if roads is not None:
+        from ynps_geo.io.vector import warn_if_gcj_offset_roads
+
+        for layer in [*layers, *([villages] if villages is not None else [])]:
+            check = warn_if_gcj_offset_roads(layer, roads)
+            if check.get("warned"):
+                notes.append(f"warning: {check['message']}")
     barriers = None
     if cfg.barriers:
         path = cfg.barriers["path"]
