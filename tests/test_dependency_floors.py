@@ -30,6 +30,14 @@ FEATURES: list[tuple[str, str, str, str]] = [
     ("pandas", r'dtype="boolean"', "1.0", "nullable boolean dtype"),
 ]
 
+#: floors that another floor forces: (distribution, floor it needs, because)
+REQUIRED_BY: list[tuple[str, str, str]] = [
+    ("pyogrio", "0.7.2", "geopandas 1.0 requires pyogrio>=0.7.2"),
+    ("shapely", "2.0", "geopandas 1.0 requires shapely>=2.0"),
+    ("pandas", "1.4", "geopandas 1.0 requires pandas>=1.4"),
+    ("numpy", "1.22", "numba 0.59 requires numpy>=1.22"),
+]
+
 #: pip names whose conda-forge package is named differently
 CONDA_NAMES = {"osmium": "pyosmium"}
 
@@ -76,6 +84,13 @@ def test_floors_cover_what_the_code_uses(dist: str, pattern: str, since: str, wh
         f"pyproject.toml declares {dist}>={floors[dist]} but the code uses {what}, "
         f"new in {dist} {since}"
     )
+
+
+@pytest.mark.parametrize(("dist", "floor", "because"), REQUIRED_BY)
+def test_floors_are_installable_together(dist: str, floor: str, because: str) -> None:
+    """Found by scripts/check_min_versions.sh: pyogrio>=0.7 could not be installed beside
+    geopandas 1.0 (pip: ResolutionImpossible)."""
+    assert _version(_floors_pyproject()[dist]) >= _version(floor), because
 
 
 def test_environment_yml_agrees_with_pyproject() -> None:
