@@ -754,3 +754,40 @@ def test_correctly_declared_layers_raise_no_offset_warning(small: Path) -> None:
         check = warn_if_gcj_offset_roads(vil, roads)
         assert check["checked"] and not check["warned"]
         assert check["d_declared"] < check["d_inverse"]
+
+
+def test_temporary_folders_a_killed_analyze_left_are_removed_after_a_day(
+    small: Path, tmp_path: Path
+) -> None:
+    import os
+    import time
+
+    cfg = _config(small, tmp_path)
+    old = tmp_path / ".out.partial-dead"
+    young = tmp_path / ".out.partial-running"
+    other = tmp_path / ".other.partial-dead"
+    for p in (old, young, other):
+        p.mkdir()
+    day_ago = time.time() - 2 * 86400
+    os.utime(old, (day_ago, day_ago))
+    os.utime(other, (day_ago, day_ago))
+    workflows.analyze(cfg, tmp_path / "out")
+    assert not old.exists() and young.exists()  # a younger one may be a run in progress
+    assert other.exists()  # another output folder's business
+
+
+def test_sites_out_is_checked_before_the_search(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _config(small, tmp_path)
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("searched before checking --out")
+
+    monkeypatch.setattr(workflows, "suggest_sites", never)
+    (tmp_path / "a_file").write_text("x", encoding="utf-8")
+    args = ["sites", str(cfg), "--standard", "health_15min", "--out"]
+    assert main([*args, str(tmp_path / "a_file" / "sites.gpkg")]) == 1
+    assert "a_file" in _one_line_error(capsys)
+    assert main([*args, str(tmp_path)]) == 1
+    assert "is a folder" in _one_line_error(capsys)

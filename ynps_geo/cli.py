@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ynps_geo import __version__
-from ynps_geo.errors import YnpsGeoError, YnpsGeoWarning
+from ynps_geo.errors import DataSourceError, YnpsGeoError, YnpsGeoWarning
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -214,6 +214,11 @@ def _fail(message: str, log_file: logging.Handler | None) -> None:
 
 
 def _sites(args: argparse.Namespace, workflows: Any) -> int:
+    if args.out:  # checked before the search, not after it
+        if args.out.is_dir():
+            msg = f"--out {args.out} is a folder; give a file such as sites.gpkg"
+            raise DataSourceError(msg)
+        workflows.check_output_dir(args.out.parent)
     sites = workflows.suggest_sites(
         args.config, args.standard, args.p, county=args.county, method=args.method
     )

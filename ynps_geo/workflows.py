@@ -10,6 +10,7 @@ half-written file.
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import time
@@ -931,6 +932,7 @@ def write_folder(result: AnalysisResult, out_dir: str | Path) -> dict[str, Path]
 
     out = Path(out_dir).expanduser().absolute()
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out.parent, prefix=f".{out.name}.")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         sibling = True
@@ -1064,15 +1066,16 @@ def report(
     return result, final
 
 
-def _remove_stale(out: Path, max_age_s: float = 86400.0) -> None:
+def _remove_stale(out: Path, max_age_s: float = 86400.0, prefix: str = ".") -> None:
     """Remove hidden partial/old folders that a crashed run left more than a day ago.
 
     Younger ones may belong to a run in progress (an overlapping cron job) and are kept.
+    ``prefix`` limits the search to one output folder's temporary siblings.
     """
     import shutil
 
     now = time.time()
-    for p in out.glob(".*.*-*"):
+    for p in out.glob(f"{glob.escape(prefix)}*-*"):
         if p.is_dir() and (".partial-" in p.name or ".old-" in p.name):
             try:
                 if now - p.stat().st_mtime > max_age_s:
