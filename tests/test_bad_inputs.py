@@ -791,3 +791,40 @@ def test_sites_out_is_checked_before_the_search(
     assert "a_file" in _one_line_error(capsys)
     assert main([*args, str(tmp_path)]) == 1
     assert "is a folder" in _one_line_error(capsys)
+
+
+def test_what_the_data_can_and_cannot_decide() -> None:
+    """Coarse rows or no rows of a kind: cannot tell. Fine rows without the one sought: no."""
+    import geopandas as gpd
+    from shapely.geometry import Point, box
+
+    from ynps_geo.model.standards import standard_from_dict
+    from ynps_geo.rules import presence_table, unmatched_groups
+
+    def register(rows: list[tuple[str, str]]) -> gpd.GeoDataFrame:
+        return gpd.GeoDataFrame(
+            {
+                "facility_id": [f"f{i}" for i in range(len(rows))],
+                "category": [c for c, _ in rows],
+                "subtype": [s for _, s in rows],
+            },
+            geometry=[Point(0.5, 0.5)] * len(rows),
+            crs="EPSG:4326",
+        )
+
+    coarse = register([("health", "health"), ("culture", "culture")])
+    fine = register([("health", "village_clinic"), ("culture", "library")])
+    groups = [("hospital",), ("museum",), ("hospice_ward",), ("health",)]
+    assert unmatched_groups(groups, coarse) == [("hospital",), ("museum",), ("hospice_ward",)]
+    assert unmatched_groups(groups, fine) == [("hospice_ward",)]  # no hospice of any kind
+    counties = gpd.GeoDataFrame({"county": ["甲县"]}, geometry=[box(0, 0, 1, 1)], crs="EPSG:4326")
+    rule = [
+        standard_from_dict(
+            {"id": "county_museum", "kind": "presence", "unit_level": "county",
+             "title_en": "a museum in every county", "required": [["museum"]]}
+        )
+    ]  # fmt: skip
+    met = presence_table(rule, fine, counties, None)["met"].iloc[0]
+    assert met is False  # a register listing culture finely, without a museum: no
+    table = presence_table(rule, coarse, counties, None)
+    assert table["met"].iloc[0] is None and "not evaluable" in table["note"].iloc[0]

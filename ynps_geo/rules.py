@@ -118,10 +118,15 @@ def group_label(group: Sequence[str]) -> str:
 def unmatched_groups(
     groups: Sequence[Sequence[str]], facilities: pd.DataFrame
 ) -> list[tuple[str, ...]]:
-    """The groups of a rule that no facility of the study area belongs to.
+    """The groups of a rule that the data cannot decide: no facility of the study area belongs
+    to them, and the register does not list that kind of facility finely enough to say so.
 
-    A rule needing such a group cannot be decided from the data (a register whose rows say only
-    ``health`` has no ``hospital``): it is reported as not evaluable, never as 0% or "not met".
+    A group is undecidable when no facility matches it and either some facility of its
+    category has no finer type (a row saying only ``health`` could be the ``hospital`` sought)
+    or the data hold no facility of that category at all (the layer may simply be missing). A
+    rule needing such a group is reported as not evaluable, never as 0% or "not met". When
+    every facility of the category has a finer type (libraries, culture stations...) and none
+    is a museum, "no museum" is an answer, not an unknown.
 
     Parameters
     ----------
@@ -135,9 +140,20 @@ def unmatched_groups(
     list of tuple of str
         The groups without a single matching facility, in the rule's order.
     """
+    from ynps_geo.model.facilities import SUBTYPES
+
     if facilities is None or len(facilities) == 0:
         return [tuple(g) for g in groups]
-    return [tuple(g) for g in groups if not facility_matches(facilities, g).any()]
+    category = facilities["category"].astype(str)
+    coarse = (facilities["subtype"].astype(str) == category).to_numpy()
+    out = []
+    for g in groups:
+        if facility_matches(facilities, g).any():
+            continue
+        of_kind = category.isin({SUBTYPES.get(n, n) for n in g}).to_numpy()
+        if not of_kind.any() or (coarse & of_kind).any():
+            out.append(tuple(g))
+    return out
 
 
 def not_evaluable_note(
@@ -165,7 +181,10 @@ def not_evaluable_note(
             counts = same["subtype"].astype(str).value_counts()
             offer = "only " + ", ".join(f"{k} ({v})" for k, v in counts.head(6).items())
         else:
-            offer = f"no facility of category {', '.join(sorted(cats))}"
+            offer = (
+                f"no facility of category {', '.join(sorted(cats))} at all (if the study area "
+                "truly has none, the rule is not met; if the register leaves them out, add them)"
+            )
     return (
         f"{std_id}: not evaluable (shown as unknown, not as 0% or 'not met'): no facility in "
         f"the study area is a {wanted}; the register offers {offer}. Fix: give finer "
@@ -481,7 +500,7 @@ def presence_table(
         labels = [group_label(g) for g in groups]
         masks = [facility_matches(fac, g) for g in groups]
         any_mask = np.logical_or.reduce(masks)
-        unknown_groups = [g for g, m in zip(groups, masks, strict=True) if not m.any()]
+        unknown_groups = unmatched_groups(groups, fac)
         if unknown_groups:
             notes.append(not_evaluable_note(std.id, unknown_groups, fac))
         level = (std.unit_level or "county").lower()
@@ -674,7 +693,7 @@ def ratio_table(
             raise ValidationError(msg)
         groups = _groups_of(std, "facilities")
         mask = np.logical_or.reduce([facility_matches(fac, g) for g in groups])
-        unknowable = not mask.any()
+        unknowable = len(unmatched_groups(groups, fac)) == len(groups)
         if unknowable:
             notes.append(not_evaluable_note(std.id, groups, fac))
         if attr == "count":
