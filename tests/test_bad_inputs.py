@@ -828,3 +828,14 @@ def test_what_the_data_can_and_cannot_decide() -> None:
     assert met is False  # a register listing culture finely, without a museum: no
     table = presence_table(rule, coarse, counties, None)
     assert table["met"].iloc[0] is None and "not evaluable" in table["note"].iloc[0]
+
+
+def test_an_unreadable_dem_is_one_error_before_the_counties(
+    small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = _config(small, tmp_path, dem={"path": "broken.tif"})
+    (tmp_path / "data" / "broken.tif").write_bytes(b"II*\x00 this is not a GeoTIFF")
+    assert main(["-q", "analyze", str(cfg), "--out", str(tmp_path / "out")]) == 1
+    line = _one_line_error(capsys)
+    assert "broken.tif" in line and "counties failed" not in line
+    assert not (tmp_path / "out" / "coverage.csv").exists()
