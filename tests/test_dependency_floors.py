@@ -27,6 +27,7 @@ FEATURES: list[tuple[str, str, str, str]] = [
     ("pydantic", r"coerce_numbers_to_str", "2.6", "ConfigDict(coerce_numbers_to_str=...)"),
     ("geopandas", r"\.union_all\(", "1.0", "GeoSeries.union_all"),
     ("shapely", r"shapely\.(union_all|get_type_id|points)\(", "2.0", "shapely 2 vectorised API"),
+    ("shapely", r"ordered=True", "2.1", "voronoi_polygons(ordered=True) (the demo's townships)"),
     ("pandas", r'dtype="boolean"', "1.0", "nullable boolean dtype"),
 ]
 
@@ -36,6 +37,7 @@ REQUIRED_BY: list[tuple[str, str, str]] = [
     ("shapely", "2.0", "geopandas 1.0 requires shapely>=2.0"),
     ("pandas", "1.4", "geopandas 1.0 requires pandas>=1.4"),
     ("numpy", "1.22", "numba 0.59 requires numpy>=1.22"),
+    ("scipy", "1.11.1", "scipy 1.11.0 was yanked from PyPI (licence violation)"),
 ]
 
 #: pip names whose conda-forge package is named differently
