@@ -38,6 +38,12 @@ REQUIRED_BY: list[tuple[str, str, str]] = [
     ("pandas", "1.4", "geopandas 1.0 requires pandas>=1.4"),
     ("numpy", "1.22", "numba 0.59 requires numpy>=1.22"),
     ("scipy", "1.11.1", "scipy 1.11.0 was yanked from PyPI (licence violation)"),
+    (
+        "pandas",
+        "2.2",
+        "pandas 2.1's nullable-boolean to_numpy() gives object arrays, which io/vector.py's "
+        "coordinate parsing negates with ~ (ValueError under pandas 2.1)",
+    ),
 ]
 
 #: pip names whose conda-forge package is named differently
