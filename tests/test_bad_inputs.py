@@ -839,3 +839,19 @@ def test_an_unreadable_dem_is_one_error_before_the_counties(
     line = _one_line_error(capsys)
     assert "broken.tif" in line and "counties failed" not in line
     assert not (tmp_path / "out" / "coverage.csv").exists()
+
+
+def test_gdal_undefined_srs_is_no_crs() -> None:
+    """GDAL < 3.8 writes "Undefined geographic SRS" into a GeoPackage without CRS (found by
+    installing the minimum versions): it must not pass for degrees."""
+    from pyproj import CRS
+
+    from ynps_geo.io.vector import _resolve_crs
+
+    undefined = CRS.from_wkt(
+        'GEOGCS["Undefined geographic SRS",DATUM["unknown",SPHEROID["unknown",6378137,'
+        '298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]'
+    )
+    with pytest.raises(CRSError, match="not declared and the file has none"):
+        _resolve_crs(None, undefined, "roads.gpkg")
+    assert _resolve_crs("EPSG:4522", undefined, "roads.gpkg").label

@@ -353,7 +353,15 @@ def _read_any(p: Path, layer: str | int | None, encoding: str | None) -> tuple[p
     return _read_vector(p, layer, encoding), False
 
 
+def _undefined_crs(crs: Any) -> bool:
+    """GDAL before 3.8 stores "Undefined geographic SRS" in a GeoPackage written without a CRS:
+    that is no coordinate system, not degrees."""
+    return crs is not None and "undefined geographic srs" in str(getattr(crs, "name", crs)).lower()
+
+
 def _resolve_crs(declared: Any, embedded: Any, source: str) -> CRSSpec:
+    if _undefined_crs(embedded):
+        embedded = None
     if declared is None or (isinstance(declared, str) and not declared.strip()):
         if embedded is None:
             msg = (
