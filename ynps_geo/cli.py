@@ -1,4 +1,5 @@
-"""Command line: ``ynps-geo demo | analyze | report | compare | sites | standards | fetch``.
+"""Command line: ``ynps-geo demo | analyze | report | compare | sites | standards |
+config-schema | fetch``.
 
 Each command parses its options and calls one workflow (or one download function).
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ynps_geo import __version__
-from ynps_geo.errors import YnpsGeoError, YnpsGeoWarning
+from ynps_geo.errors import DataSourceError, YnpsGeoError, YnpsGeoWarning
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the full analysis on the embedded demo county")
     d.add_argument("--out", required=True, type=Path, help="output folder")
-    d.add_argument("--seed", type=int, default=532901, help="seed of the demo generator")
+    d.add_argument(
+        "--seed", type=_seed, default=532901, help="seed of the demo generator (0 to 2**32-1)"
+    )
+    d.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite the demo inputs (OUT/data) left by an earlier demo run",
+    )
     a = sub.add_parser("analyze", help="run the full analysis described by a YAML config")
     a.add_argument("config", type=Path, help="analysis config (YAML)")
     a.add_argument("--out", required=True, type=Path, help="output folder")
@@ -70,10 +78,27 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--county", help="county to site in (when the config has several)")
     t.add_argument("--method", choices=["greedy", "exact"], default="greedy")
     t.add_argument("--out", type=Path, help="write the sites to this GeoPackage/GeoParquet")
+    c = sub.add_parser(
+        "config-schema",
+        help="print the JSON Schema of the analysis config (for editors and validators)",
+    )
+    c.add_argument("--out", type=Path, help="write it to this file instead of the screen")
     s = sub.add_parser("standards", help="list the plan standards the tool knows")
     s.add_argument("--format", choices=["table", "csv"], default="table")
     _fetch_parser(sub)
     return p
+
+
+def _seed(text: str) -> int:
+    """A demo seed: a whole number from 0 to 2**32 - 1 (numpy's seed range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        msg = f"invalid seed {text!r}: give a whole number from 0 to 4294967295"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _county_options(p: argparse.ArgumentParser) -> None:
@@ -208,6 +233,11 @@ def _fail(message: str, log_file: logging.Handler | None) -> None:
 
 
 def _sites(args: argparse.Namespace, workflows: Any) -> int:
+    if args.out:  # checked before the search, not after it
+        if args.out.is_dir():
+            msg = f"--out {args.out} is a folder; give a file such as sites.gpkg"
+            raise DataSourceError(msg)
+        workflows.check_output_dir(args.out.parent)
     sites = workflows.suggest_sites(
         args.config, args.standard, args.p, county=args.county, method=args.method
     )
@@ -267,9 +297,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sites(args, workflows)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "config-schema":
+            from ynps_geo.config_model import schema_json
+
+            text = schema_json() + "\n"
+            if args.out:
+                from ynps_geo.io.vector import atomic_write
+
+                with atomic_write(args.out) as tmp:
+                    Path(tmp).write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+            return 0
         target = args.out
         if args.command == "demo":
-            result = workflows.demo(args.out, seed=args.seed, progress=log.info)
+            result = workflows.demo(args.out, seed=args.seed, progress=log.info, force=args.force)
         elif args.command == "report":
             log_file = _log_to_file(args.log or args.out / "ynps-geo.log")
             result, target = workflows.report(
@@ -296,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if result.failures:  # each failure was logged by the workflow, with its reason
             _fail(
                 f"{len(result.failures)} of {len(result.counties)} counties failed (the others "
-                f"were written): {'; '.join(result.failures)}",
+                f"were written): {'; '.join(f'{c}: {r}' for c, r in result.failures.items())}",
                 log_file,
             )
             return 3

@@ -25,6 +25,11 @@ road_reach_m : float
     A village or facility walks straight to the nearest point of a road within this
     distance (the leg costed with Tobler's function on the DEM along it), besides walking
     over the terrain grid. Default ``3000.0``.
+max_grid_cells : int
+    Largest analysis grid (cells of one county and its margin) before an error asks for a
+    coarser ``resolution_m``. Default ``50_000_000``.
+max_village_population : float
+    A village population above this is an error (a typo such as 1e12). Default ``1_000_000``.
 log_level : str
     Default logging level of the CLI. Default ``"INFO"``.
 """
@@ -42,4 +47,6 @@ raster_resolution_m: float = 100.0
 analysis_margin_m: float = 10000.0
 max_snap_distance_m: float = 5000.0
 road_reach_m: float = 3000.0
+max_grid_cells: int = 50_000_000
+max_village_population: float = 1_000_000.0
 log_level: str = "INFO"

@@ -47,6 +47,7 @@ from ynps_geo._validate import (
     check_config_keys,
     check_lonlat,
     check_non_negative,
+    check_population,
     check_unique,
     existing_file,
     find_column,
@@ -180,9 +181,38 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+#: cells read as empty: pandas' defaults without the spellings of NaN, so that a cell saying
+#: ``NaN`` is reported as "not a number" rather than as an empty cell
+_EMPTY_CELLS = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "None",
+    "n/a",
+    "null",
+]
+
+
 def _read_csv(path: Path, encoding: str, dtype: Any) -> pd.DataFrame:
     sep = _sniff_delimiter(path, encoding)
-    return pd.read_csv(path, sep=sep, encoding=encoding, dtype=dtype, skipinitialspace=True)
+    return pd.read_csv(
+        path,
+        sep=sep,
+        encoding=encoding,
+        dtype=dtype,
+        skipinitialspace=True,
+        keep_default_na=False,
+        na_values=_EMPTY_CELLS,
+    )
 
 
 def read_table(
@@ -323,7 +353,15 @@ def _read_any(p: Path, layer: str | int | None, encoding: str | None) -> tuple[p
     return _read_vector(p, layer, encoding), False
 
 
+def _undefined_crs(crs: Any) -> bool:
+    """GDAL before 3.8 stores "Undefined geographic SRS" in a GeoPackage written without a CRS:
+    that is no coordinate system, not degrees."""
+    return crs is not None and "undefined geographic srs" in str(getattr(crs, "name", crs)).lower()
+
+
 def _resolve_crs(declared: Any, embedded: Any, source: str) -> CRSSpec:
+    if _undefined_crs(embedded):
+        embedded = None
     if declared is None or (isinstance(declared, str) and not declared.strip()):
         if embedded is None:
             msg = (
@@ -548,6 +586,7 @@ def _load(
     out.attrs["source"] = source
     out.attrs["declared_crs"] = spec.label
     out.attrs["dropped_no_coordinates"] = dropped
+    out.attrs["dropped_rows"] = format_list(labels[~ok], 8) if dropped else ""
     if dropped:
         rows = format_list(labels[~ok], 8)
         extra = f" ({'; '.join(notes)})" if notes else ""
@@ -1041,6 +1080,7 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
     if spec.get("population"):
         col = require_column(gdf, spec["population"], source=source, key="population")
         pop = to_float(gdf[col], source=source, column=str(col), labels=list(ids))
+        check_population(pop, list(ids), source=source, column=str(col))
         check_non_negative(
             pop, list(ids), source=source, column=str(col), allow_missing=missing_policy != "error"
         )
@@ -1149,6 +1189,30 @@ def _classify_rows(
     raise ConfigError(msg)
 
 
+def _refine_by_name(classes: list[FacilityClass | None], names: pd.Series) -> dict[str, int]:
+    """Give rows of a coarse category (``health``, ``eldercare``...) the finer type their name
+    states (某某县人民医院 -> hospital, 某某乡卫生院 -> township_health_centre, 某某养老院 ->
+    elder_care_institution), in place, when the name's type is of the same category.
+
+    Returns ``{"health -> hospital": rows, ...}`` for the notes.
+    """
+    counts: Counter[str] = Counter()
+    cache: dict[str, FacilityClass | None] = {}
+    for i, c in enumerate(classes):
+        if c is None or c.subtype != c.category:
+            continue
+        name = str(names.iat[i]).strip()
+        if not name or name.isascii():
+            continue
+        if name not in cache:
+            cache[name] = classify_type(name)
+        fine = cache[name]
+        if fine is not None and fine.category == c.category and fine.subtype != c.subtype:
+            classes[i] = fine
+            counts[f"{c.category} -> {fine.subtype}"] += 1
+    return dict(counts.most_common())
+
+
 def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataFrame:
     """Read one facility layer described by a ``facilities:`` config entry.
 
@@ -1170,7 +1234,9 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
         ``facility_id`` (str; ``<file stem>-<row>`` when no ``id``), ``name``, ``category``,
         ``subtype``, ``type_raw``, ``source`` (file name), capacity columns present (float),
         point geometry in EPSG:4326. ``attrs["unknown_types"]``: ``{type value: rows}`` of the
-        rows dropped because their type is not a plan facility.
+        rows dropped because their type is not a plan facility; ``attrs["refined_by_name"]``:
+        ``{"health -> hospital": rows}`` of rows of a coarse category whose finer type was
+        taken from their (Chinese) name.
 
     Raises
     ------
@@ -1198,6 +1264,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
     ids = _ids(gdf, spec, labels, positions, source=source, stem=stem)
     names = _names(gdf, spec, ids, source=source)
     classes, raws = _classify_rows(gdf, spec, source=source)
+    refined = _refine_by_name(classes, names)
     known = np.array([c is not None for c in classes], dtype=bool)
     unknown = Counter(
         r if r else "<empty>" for r, c in zip(raws, classes, strict=True) if c is None
@@ -1226,6 +1293,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
     out = out.loc[known].reset_index(drop=True)
     out.attrs.update(gdf.attrs)
     out.attrs["unknown_types"] = dict(unknown.most_common())
+    out.attrs["refined_by_name"] = refined
     if unknown:
         counts = format_list((f"{k!r}: {v}" for k, v in unknown.most_common()), 10)
         warnings.warn(
@@ -1393,6 +1461,109 @@ def warn_if_gcj_offset(points: gpd.GeoDataFrame, boundary: Any) -> dict[str, Any
         )
         result["warned"] = True
     return result
+
+
+def warn_if_gcj_offset_roads(points: gpd.GeoDataFrame, roads: Any) -> dict[str, Any]:
+    """Warn when a layer declared WGS84 sits off the road network as GCJ-02 data would.
+
+    Facilities and villages lie on or near roads. When a register's coordinates were copied
+    from Amap/Tencent (GCJ-02) but declared ``wgs84``, its points sit systematically 300-600 m
+    off the roads in one direction, and the GCJ-02 inverse brings them back. The test: among
+    the points within the road network's extent, the median distance to the nearest road
+    segment as declared (``d_declared``) and after the GCJ-02 inverse (``d_inverse``); a warning
+    when at least 8 points are compared, 65% of them come closer, and the median distance
+    falls by at least 100 m and to at most 60%. It cannot tell where roads are dense (spacing
+    below the ~400 m offset: a shifted point is near another road) or where the layer's points
+    are not near roads at all; see the README.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        Points in EPSG:4326, as returned by the readers (``attrs["declared_crs"]``).
+    roads : RoadNetwork-like
+        Node arrays ``lon``, ``lat`` and edge arrays ``u``, ``v`` (EPSG:4326).
+
+    Returns
+    -------
+    dict
+        ``checked``, ``n`` (points compared), ``d_declared``, ``d_inverse`` (median metres),
+        ``closer`` (share of points closer after the inverse), ``shift_m`` (median size of
+        the inverse's move), ``direction`` and ``warned``.
+    """
+    out: dict[str, Any] = {"checked": False, "n": 0, "warned": False}
+    declared = str(points.attrs.get("declared_crs", "wgs84")).lower()
+    if declared not in ("wgs84", "cgcs2000", "epsg:4326", "epsg:4490") or len(points) < 8:
+        return out
+    try:
+        rlon, rlat = np.asarray(roads.lon, float), np.asarray(roads.lat, float)
+        u, v = np.asarray(roads.u, np.int64), np.asarray(roads.v, np.int64)
+    except AttributeError:
+        return out
+    if len(u) == 0:
+        return out
+    geoms = np.asarray(points.geometry.values, dtype=object)
+    geoms = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) != len(geoms):
+        return out
+    x0, x1, y0, y1 = rlon.min(), rlon.max(), rlat.min(), rlat.max()
+    sel = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    if sel.sum() < 8:
+        return out
+    lon, lat = xy[sel, 0], xy[sel, 1]
+    ilon, ilat = gcj02_to_wgs84(lon, lat)
+    pad = 0.02
+    near = (
+        (rlon >= lon.min() - pad)
+        & (rlon <= lon.max() + pad)
+        & (rlat >= lat.min() - pad)
+        & (rlat <= lat.max() + pad)
+    )
+    keep = near[u] | near[v]
+    if not keep.any():
+        return out
+    from pyproj import Transformer
+
+    epsg = utm_epsg(float(np.median(lon)), float(np.median(lat)))
+    fwd = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+    nx, ny = fwd.transform(rlon, rlat)
+    nx, ny = np.asarray(nx), np.asarray(ny)
+    uu, vv = u[keep], v[keep]
+    ends = np.stack([np.c_[nx[uu], ny[uu]], np.c_[nx[vv], ny[vv]]], axis=1)
+    tree = shapely.STRtree(shapely.linestrings(ends))
+    px, py = (np.asarray(a) for a in fwd.transform(lon, lat))
+    qx, qy = (np.asarray(a) for a in fwd.transform(ilon, ilat))
+    _, d0 = tree.query_nearest(shapely.points(px, py), return_distance=True, all_matches=False)
+    _, d1 = tree.query_nearest(shapely.points(qx, qy), return_distance=True, all_matches=False)
+    m0, m1 = float(np.median(d0)), float(np.median(d1))
+    closer = float(np.mean(d1 < d0))
+    dx, dy = float(np.median(qx - px)), float(np.median(qy - py))
+    shift = float(np.median(np.hypot(qx - px, qy - py)))
+    bearing = (np.degrees(np.arctan2(dx, dy)) + 360.0) % 360.0
+    direction = ("north", "north-east", "east", "south-east", "south", "south-west", "west",
+                 "north-west")[int((bearing + 22.5) // 45) % 8]  # fmt: skip
+    out.update(
+        checked=True,
+        n=len(d0),
+        d_declared=m0,
+        d_inverse=m1,
+        closer=closer,
+        shift_m=shift,
+        direction=direction,
+    )
+    if closer >= 0.65 and m0 - m1 >= 100.0 and m1 <= 0.6 * m0:
+        source = points.attrs.get("source", "the layer")
+        msg = (
+            f"{source}: declared {declared}, but its points sit a median {m0:.0f} m from the "
+            f"nearest road, and {m1:.0f} m after the GCJ-02 inverse ({closer:.0%} of {len(d0)} "
+            f"points come closer); that inverse moves them about {shift:.0f} m {direction}, the "
+            "systematic offset of GCJ-02 (Amap/Tencent) coordinates. Fix: if they were copied "
+            "from Amap or Tencent, declare crs: gcj02 for this layer"
+        )
+        warnings.warn(msg, DataQualityWarning, stacklevel=2)
+        out["warned"] = True
+        out["message"] = msg
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -77,7 +77,7 @@ COORD_DIGITS = 5
 #: Population cells drawn at most (more are aggregated onto a coarser grid).
 MAX_PEOPLE_POINTS = 20_000
 
-COLORS = {"covered": "#27ae60", "uncovered": "#d62728", "na": "#9e9e9e"}
+COLORS = {"covered": "#27ae60", "uncovered": "#d62728", "na": "#9e9e9e", "unknown": "#8e44ad"}
 
 #: Covered share classes for the choropleth: (upper bound, colour), last is >= 0.95.
 SHARE_CLASSES: list[tuple[float, str]] = [
@@ -167,6 +167,8 @@ LABELS: dict[str, dict[str, str]] = {
         "covered": "绿色 = 达标（所有适用标准均在阈值内）",
         "uncovered": "红色 = 未达标（至少一项标准超出阈值）",
         "na": "灰色 = 标准不适用",
+        "unknown": "紫色 = 无法判断（数据中没有该标准所需类型的设施，见报告说明）",
+        "cannot_tell": "无法判断（数据中没有所需类型的设施）",
         "color_by": "按标准着色",
         "all_standards": "全部标准",
         "facilities_h": "公共服务设施",
@@ -227,6 +229,9 @@ LABELS: dict[str, dict[str, str]] = {
         "covered": "Green = all applicable standards met",
         "uncovered": "Red = at least one standard NOT met",
         "na": "Grey = no standard applies",
+        "unknown": "Purple = cannot tell (no facility in the data is of the type a standard "
+        "needs; see the report's notes)",
+        "cannot_tell": "cannot tell (no facility in the data is of the type needed)",
         "color_by": "Colour by standard",
         "all_standards": "All standards",
         "facilities_h": "Public service facilities",
@@ -347,6 +352,13 @@ def _is_num(value: Any) -> bool:
         return False
 
 
+def _is_missing(value: Any) -> bool:
+    """A covered flag that is unknown (``pd.NA``, None or NaN): the standard is not evaluable."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
 def _is_true(value: Any) -> bool:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return False
@@ -442,6 +454,12 @@ def _village_popup(
             status.append(None)
             not_applicable.append(_esc(title))
             continue
+        if s.covered_column in row and _is_missing(row[s.covered_column]):
+            status.append(2)  # not evaluable: the data cannot decide
+            lines.append(
+                f'<li class="na">? {_esc(title)}{lab["colon"]}{_esc(lab["cannot_tell"])}</li>'
+            )
+            continue
         covered = _is_true(row.get(s.covered_column))
         status.append(1 if covered else 0)
         value: Any = row.get(s.value_column)
@@ -534,7 +552,12 @@ def _county_shares(result: AnalysisResult) -> dict[str, list[float | None]]:
                 if s.covered_column in vil
                 else np.zeros(len(vil), dtype=bool)
             )
-            failed |= ap & ~cv
+            known = (
+                vil[s.covered_column].notna().to_numpy()
+                if s.covered_column in vil
+                else np.ones(len(vil), dtype=bool)
+            )
+            failed |= ap & known & ~cv  # an unknown (not evaluable) flag is no failure
             applies_any |= ap
         df = pd.DataFrame(
             {
@@ -944,6 +967,8 @@ def _legend_html(
         f"<span>{_esc(lab['covered'])}</span></div>",
         f'<div class="row"><span class="ynps-dot" style="background:{COLORS["na"]}"></span>'
         f"<span>{_esc(lab['na'])}</span></div>",
+        f'<div class="row"><span class="ynps-dot" style="background:{COLORS["unknown"]}">'
+        f"</span><span>{_esc(lab['unknown'])}</span></div>",
     ]
     if result.standards:
         opts = [f'<option value="-1">{_esc(lab["all_standards"])}</option>']

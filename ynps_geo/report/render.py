@@ -276,6 +276,11 @@ def _standard_page(s: PlanStandard, row: dict[str, Any], result: AnalysisResult)
         + _l("适用：", "applies to: ")
         + f"<b>{_cell(s.applies_to, Column('a', '', '', 'setting'))}</b></p>"
     )
+    for note in [n for n in result.notes if str(n).startswith(f"{s.id}: not evaluable")][:1]:
+        label = _l(
+            "无法判断（数据不能确定，不是 0%）", "Not evaluable (the data cannot decide; not 0%)"
+        )
+        parts.append(f'<p class="not-evaluable"><b>{label}</b>: {_esc(note)}</p>')
     parts.append('<div class="kpi">')
     parts.append(
         f'<div><b style="color:{colour}" data-field="share_covered">'

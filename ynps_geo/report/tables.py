@@ -369,7 +369,11 @@ def summary_table(result: AnalysisResult) -> Table:
                 "population_covered": np.nan if r is None else float(r["population_covered"]),
                 "share_covered": np.nan if r is None else float(r["share_covered"]),
                 "villages": np.nan if r is None else int(r["villages"]),
-                "villages_uncovered": np.nan if r is None else int(r["villages_uncovered"]),
+                "villages_uncovered": (
+                    np.nan
+                    if r is None or pd.isna(r["villages_uncovered"])  # NA: not evaluable
+                    else int(r["villages_uncovered"])
+                ),
                 "worst_county": worst,
                 "worst_share": worst_share,
             }

@@ -6,6 +6,7 @@ function ynpsMap(map, D) {
   "use strict";
   var state = { std: -1 };  // -1: all standards, else index into D.standards
   var RED = D.colors.uncovered, GREEN = D.colors.covered, GREY = D.colors.na;
+  var UNKNOWN = D.colors.unknown || GREY;  // status 2: the data cannot decide
   var COMPACT_WIDTH = 1000;  // px: narrower maps start with the legend and layers folded
   var panes = { choro: 380, iso: 390, bound: 395, people: 398, villages: 420 };
   var k;
@@ -17,16 +18,17 @@ function ynpsMap(map, D) {
   map.getPane("ynps-bound").style.pointerEvents = "none";
 
   function villageColor(p) {
-    var c = p.c, i, any = false;
+    var c = p.c, i, any = false, unknown = false;
     if (state.std >= 0) {
       var v = c[state.std];
-      return v === 0 ? RED : (v === 1 ? GREEN : GREY);
+      return v === 0 ? RED : (v === 1 ? GREEN : (v === 2 ? UNKNOWN : GREY));
     }
     for (i = 0; i < c.length; i++) {
       if (c[i] === 0) { return RED; }
       if (c[i] === 1) { any = true; }
+      if (c[i] === 2) { unknown = true; }
     }
-    return any ? GREEN : GREY;
+    return unknown ? UNKNOWN : (any ? GREEN : GREY);
   }
   function shareColor(s) {
     if (s === null || s === undefined) { return GREY; }
