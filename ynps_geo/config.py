@@ -30,6 +30,7 @@ OPTION_KEYS: tuple[str, ...] = (
     "outside_facilities",
     "groups",
     "language",
+    "report_templates",
     "pilot_counties",
     "prefecture",
     "facility_isochrones",
@@ -218,6 +219,13 @@ def load_config(path: str | Path) -> AnalysisConfig:
         raise ConfigError(msg)
     if options.get("language", "zh") not in ("zh", "en"):
         msg = f"{source}: 'language' must be zh (Chinese, the default) or en (English)"
+        raise ConfigError(msg)
+    tpl = options.get("report_templates")
+    if tpl is not None and not (source.parent / str(tpl)).is_dir():
+        msg = (
+            f"{source}: 'report_templates' folder {str(tpl)!r} does not exist; fix the path "
+            "(relative to the config) or remove the key to use the packaged templates"
+        )
         raise ConfigError(msg)
     if options.get("facility_isochrones", "walk") not in ("none", "walk", "all"):
         msg = f"{source}: 'facility_isochrones' must be none, walk or all"

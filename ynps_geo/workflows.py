@@ -358,6 +358,8 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
         ),
     )
     result.language = str(cfg.options.get("language", "zh"))
+    if cfg.options.get("report_templates"):
+        result.report_templates = str(cfg.base_dir / str(cfg.options["report_templates"]))
     _rules(result, standards, inputs, cfg)
     result.timings["total"] = time.perf_counter() - t0
     return result

@@ -58,6 +58,9 @@ class AnalysisResult:
         The config file as written, for the report.
     language : {"zh", "en"}
         Language of the map and the report (config key ``language``).
+    report_templates : str, optional
+        Folder of report templates replacing the packaged ones (config key
+        ``report_templates``); ``None`` for the packaged templates.
     """
 
     name: str
@@ -83,3 +86,4 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     config_text: str = ""
     language: str = "zh"
+    report_templates: str | None = None
