@@ -461,8 +461,10 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     """Write every output file into ``out_dir`` (each atomically). Returns name -> path.
 
     Layers are written as GeoPackage and, when pyarrow is installed, also as GeoParquet:
-    ``villages``, ``uncovered_villages``, ``isochrones`` and ``facilities`` (the facilities
-    used, with their category).
+    ``villages``, ``uncovered_villages``, ``isochrones``, ``facilities`` (the facilities
+    used, with their category) and ``counties`` (the covered shares per county). Each
+    GeoPackage carries the map's colours as QGIS styles (its ``layer_styles`` table,
+    :mod:`ynps_geo.report.qgis`), which QGIS applies when the layer is opened.
     """
     import importlib.util
 
@@ -485,9 +487,15 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         layers["facility_isochrones"] = result.facility_isochrones
     if result.facilities is not None and len(result.facilities):
         layers["facilities"] = result.facilities
+    from ynps_geo.report import qgis, tables
+
+    counties = tables.county_share_layer(result)
+    if counties is not None:
+        layers["counties"] = counties
     parquet = importlib.util.find_spec("pyarrow") is not None
     for name, gdf in layers.items():
-        written[name] = write_layer(gdf, out_dir / f"{name}.gpkg", layer=name)
+        styles = qgis.styles_for(name, gdf, result.standards, result.language)
+        written[name] = write_layer(gdf, out_dir / f"{name}.gpkg", layer=name, styles=styles)
         if parquet:
             written[f"{name}_parquet"] = write_layer(gdf, out_dir / f"{name}.parquet")
     with atomic_write(out_dir / "coverage.csv") as tmp:

@@ -60,6 +60,7 @@ import pandas as pd
 from ynps_geo.errors import ValidationError, require
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.report import inline
+from ynps_geo.report.tables import county_shares as _county_shares
 
 __all__ = [
     "LABELS",
@@ -510,57 +511,6 @@ def _villages_data(result: AnalysisResult, lab: Mapping[str, str], language: str
             }
         )
     return {"type": "FeatureCollection", "features": features}
-
-
-def _county_shares(result: AnalysisResult) -> dict[str, list[float | None]]:
-    """County -> [share for all standards, share per standard...]."""
-    shares: dict[str, list[float | None]] = {}
-    counties = [str(c) for c in result.counties["county"]]
-    cov = result.coverage if result.coverage is not None else pd.DataFrame()
-    overall: dict[str, float | None] = {}
-    vil = result.villages
-    if vil is not None and len(vil) and "county" in vil and "population" in vil:
-        failed = np.zeros(len(vil), dtype=bool)
-        applies_any = np.zeros(len(vil), dtype=bool)
-        for s in result.standards:
-            ap_col = f"{s.id}_applies"
-            ap = (
-                vil[ap_col].fillna(False).astype(bool).to_numpy()
-                if ap_col in vil
-                else np.ones(len(vil), dtype=bool)
-            )
-            cv = (
-                vil[s.covered_column].fillna(False).astype(bool).to_numpy()
-                if s.covered_column in vil
-                else np.zeros(len(vil), dtype=bool)
-            )
-            failed |= ap & ~cv
-            applies_any |= ap
-        df = pd.DataFrame(
-            {
-                "county": vil["county"].astype(str).to_numpy(),
-                "pop": pd.to_numeric(vil["population"], errors="coerce").fillna(0).to_numpy(),
-                "ok": ~failed,
-                "ap": applies_any,
-            }
-        )
-        df = df[df["ap"]]
-        for county, g in df.groupby("county"):
-            total = g["pop"].sum()
-            overall[str(county)] = (
-                round(float(g.loc[g["ok"], "pop"].sum() / total), 4) if total > 0 else None
-            )
-    for county in counties:
-        row: list[float | None] = [overall.get(county)]
-        for s in result.standards:
-            value = None
-            if len(cov) and {"county", "standard_id", "share_covered"} <= set(cov.columns):
-                hit = cov[(cov["county"].astype(str) == county) & (cov["standard_id"] == s.id)]
-                if len(hit) and _is_num(hit["share_covered"].iloc[0]):
-                    value = round(float(hit["share_covered"].iloc[0]), 4)
-            row.append(value)
-        shares[county] = row
-    return shares
 
 
 def _counties_data(result: AnalysisResult) -> tuple[dict[str, Any], list[list[Any]]]:
