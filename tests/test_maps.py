@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -425,3 +426,41 @@ def test_metric_scale_and_compact_controls(page_zh: str) -> None:
 def test_popup_threshold_in_full_width_brackets(page_zh: str) -> None:
     v0 = _data(page_zh)["villages"]["features"][0]["properties"]["p"]
     assert "（标准 ≤ 15 分钟）" in v0 and "(标准" not in v0
+
+
+def test_folium_upgrade_cannot_silently_change_the_offline_assets(result: AnalysisResult) -> None:
+    """Each CDN URL folium would write is one a vendored asset stands in for, at its pin.
+
+    A folium release that moves to another Leaflet (or plugin) version references new URLs:
+    this test then names them, instead of the page quietly running on the old vendored file.
+    """
+    import importlib.util
+
+    import folium
+    from folium import plugins
+
+    m = maps.build_map(result)
+    urls = maps.folium_cdn_urls(m)
+    assert any("leaflet.js" in u for u in urls)  # the check is not vacuous
+    classes = (plugins.Search, plugins.FastMarkerCluster, plugins.MarkerCluster, folium.Map)
+    urls += [u for c in classes for _, u in [*c.default_js, *c.default_css]]
+    unknown = sorted({u for u in urls if u not in maps.FOLIUM_CDN})
+    assert not unknown, (
+        f"folium {folium.__version__} references {unknown}: vendor these versions "
+        "(scripts/vendor_assets.py) or check the vendored ones in the browser tests, then "
+        "list the URLs in ynps_geo.report.maps.FOLIUM_CDN"
+    )
+    spec = importlib.util.spec_from_file_location(
+        "vendor_assets", Path(__file__).parents[1] / "scripts" / "vendor_assets.py"
+    )
+    assert spec is not None and spec.loader is not None
+    vendor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vendor)
+    pins = {asset: ver for _, ver, _, _, files in vendor.PACKAGES for _, asset, _ in files}
+    assets = Path(maps.__file__).parent / "assets"
+    for url in set(urls):
+        asset, version = maps.FOLIUM_CDN[url]
+        assert maps._cdn_asset(url) == asset  # what inlining the page uses
+        if asset:
+            assert (assets / asset).is_file(), asset
+            assert pins[asset] == version, (url, pins[asset], version)

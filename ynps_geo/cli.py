@@ -202,6 +202,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
 
+    logging.captureWarnings(False)  # a second call (tests, notebooks) must capture afresh
     logging.captureWarnings(True)
     captured = logging.getLogger("py.warnings")
     for f in [f for f in captured.filters if isinstance(f, _WarningFilter)]:

@@ -63,10 +63,12 @@ from ynps_geo.report import inline
 from ynps_geo.report.tables import county_shares as _county_shares
 
 __all__ = [
+    "FOLIUM_CDN",
     "LABELS",
     "MAX_PEOPLE_POINTS",
     "SIMPLIFY_M",
     "build_map",
+    "folium_cdn_urls",
     "map_html",
     "save_map",
 ]
@@ -279,25 +281,75 @@ _TDT_URL = (
     "&TILECOL={x}&tk="
 )
 
-# folium's CDN links -> vendored asset ("" = not used, dropped). Matched by substring.
-_CDN_ASSETS: dict[str, str] = {
-    "leaflet.markercluster": "leaflet.markercluster.js",
-    "MarkerCluster.Default.css": "MarkerCluster.Default.css",
-    "MarkerCluster.css": "MarkerCluster.css",
-    "Control.FullScreen.min.js": "Control.FullScreen.js",
-    "Control.FullScreen.css": "Control.FullScreen.css",
-    "leaflet-measure.min.css": "leaflet-measure.css",
-    "leaflet-measure.css": "leaflet-measure.css",
-    "leaflet-search.min.js": "leaflet-search.min.js",
-    "leaflet-search.min.css": "leaflet-search.min.css",
-    "leaflet.js": "leaflet.js",
-    "leaflet.css": "leaflet.css",
-    "jquery": "",
-    "bootstrap": "",
-    "awesome-markers": "",
-    "fontawesome": "",
-    "awesome.rotate": "",
+#: Every CDN URL the folium classes used here reference (folium 0.20) -> the vendored asset
+#: that stands in for it ("" = the library is not used and is dropped) and the vendored
+#: version. npm and the CDNs are not reachable where the assets are vendored, so the vendored
+#: versions are the closest API-compatible releases (scripts/vendor_assets.py; the browser
+#: tests run the page on them). ``tests/test_maps.py`` fails when folium references a URL not
+#: listed here, so a folium upgrade that moves to another library version is noticed (re-vendor
+#: or confirm compatibility, then add its URLs) instead of being silently served the old file.
+_JSD = "https://cdn.jsdelivr.net"
+_CFL = "https://cdnjs.cloudflare.com/ajax/libs"
+FOLIUM_CDN: dict[str, tuple[str, str]] = {
+    f"{_JSD}/npm/leaflet@1.9.3/dist/leaflet.js": ("leaflet.js", "1.9.4"),
+    f"{_JSD}/npm/leaflet@1.9.3/dist/leaflet.css": ("leaflet.css", "1.9.4"),
+    f"{_CFL}/leaflet.markercluster/1.1.0/leaflet.markercluster.js": (
+        "leaflet.markercluster.js",
+        "1.5.3",
+    ),
+    f"{_CFL}/leaflet.markercluster/1.1.0/MarkerCluster.css": ("MarkerCluster.css", "1.5.3"),
+    f"{_CFL}/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
+        "MarkerCluster.Default.css",
+        "1.5.3",
+    ),
+    f"{_JSD}/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": (
+        "Control.FullScreen.js",
+        "3.0.2",
+    ),
+    f"{_JSD}/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css": (
+        "Control.FullScreen.css",
+        "3.0.2",
+    ),
+    f"{_JSD}/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.js": (
+        "leaflet-measure.js",
+        "3.1.0",
+    ),
+    f"{_JSD}/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css": (
+        "leaflet-measure.css",
+        "3.1.0",
+    ),
+    f"{_JSD}/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js": (
+        "leaflet-search.min.js",
+        "2.9.7",
+    ),
+    f"{_JSD}/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css": (
+        "leaflet-search.min.css",
+        "2.9.7",
+    ),
+    # folium's defaults that the map does not use: dropped, not vendored
+    "https://code.jquery.com/jquery-3.7.1.min.js": ("", ""),
+    f"{_JSD}/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": ("", ""),
+    f"{_JSD}/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": ("", ""),
+    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": ("", ""),
+    f"{_JSD}/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": ("", ""),
+    f"{_CFL}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": ("", ""),
+    f"{_CFL}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": ("", ""),
+    f"{_JSD}/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": (
+        "",
+        "",
+    ),
 }
+
+
+def folium_cdn_urls(m: Any) -> list[str]:
+    """The CDN URLs folium would write into the page of map ``m`` (before they are stripped)."""
+    return list(getattr(m, "_ynps_cdn_urls", []))
+
+
+def _cdn_asset(url: str) -> str | None:
+    """The vendored asset standing in for a folium CDN URL ("" = drop it; None = unknown)."""
+    entry = FOLIUM_CDN.get(url)
+    return None if entry is None else entry[0]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1123,16 +1175,23 @@ def _head_assets(language: str) -> str:
 
 
 def _strip_cdn_links(m: Any) -> None:
-    """Clear folium's CDN ``default_js``/``default_css`` on every element (assets are inline)."""
+    """Clear folium's CDN ``default_js``/``default_css`` on every element (assets are inline).
+
+    The URLs cleared are kept on the map (:func:`folium_cdn_urls`) for the check that each is
+    one the vendored assets stand in for (:data:`FOLIUM_CDN`).
+    """
     from folium.elements import JSCSSMixin
 
+    urls: list[str] = []
     stack = [m]
     while stack:
         el = stack.pop()
         if isinstance(el, JSCSSMixin):
+            urls.extend(url for _, url in [*el.default_js, *el.default_css])
             el.default_js = []
             el.default_css = []
         stack.extend(el._children.values())
+    m._ynps_cdn_urls = sorted(set(urls))
 
 
 def map_html(result: AnalysisResult, language: str = "zh") -> str:
@@ -1155,7 +1214,7 @@ def map_html(result: AnalysisResult, language: str = "zh") -> str:
         version that adds an asset not vendored in ``report/assets/``).
     """
     page = build_map(result, language).get_root().render()
-    page = inline.inline_resources(page, _CDN_ASSETS, strict=True)
+    page = inline.inline_resources(page, _cdn_asset, strict=True)
     page = page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
     left = inline.external_refs(page)
     if left:
