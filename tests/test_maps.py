@@ -219,6 +219,14 @@ def _data(page: str) -> dict:
     return json.loads(m.group(2).replace("<\\/", "</"))
 
 
+def _fast_clusters(page: str) -> list[list[list[object]]]:
+    """The data arrays of folium's FastMarkerClusters, in page order."""
+    found = re.findall(
+        r"var fast_marker_cluster_\w+ = \(function\(\)\{.*?var data = (\[.*?\]);\n", page, re.S
+    )
+    return [json.loads(d) for d in found]
+
+
 def layer_names(page: str, kind: str = "overlays") -> list[str]:
     """Names of the layer control's overlays (or ``base_layers``), decoded."""
     block = re.search(kind + r" :\s*\{(.*?)\},", page, re.S)
@@ -289,7 +297,10 @@ def test_legend_and_chinese_popups(page_zh: str) -> None:
     assert "无法到达" in v1["p"]
     fac = data["facilities"]["health"]
     assert fac["label"] == "医疗卫生"
-    assert "乡镇卫生院" in fac["items"][0][2] and "床位 40" in fac["items"][0][2]
+    # the points are folium FastMarkerClusters: rows [lat, lon, popup, name]
+    rows = _fast_clusters(page_zh)[0]
+    assert "乡镇卫生院" in rows[0][2] and "床位 40" in rows[0][2]
+    assert rows[0][3] == "health设施0" and 20 < rows[0][0] < 30 and 95 < rows[0][1] < 110
     # choropleth shares per county: [all, per standard...]
     shares = {f["properties"]["county"]: f["properties"]["s"] for f in data["counties"]["features"]}
     assert shares["东县"][1:] == [0.9, 0.9, 0.9]

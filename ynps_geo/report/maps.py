@@ -852,22 +852,6 @@ def _folium_classes() -> dict[str, Any]:
             self._name = "YnpsLayer"
             self.js = js
 
-    class YnpsFill(MacroElement):
-        """Adds a category's facilities to its marker cluster from the compact data."""
-
-        _template = Template(
-            """
-            {% macro script(this, kwargs) %}
-            ynps.facilities({{ this._parent.get_name() }}, {{ this.category|tojson }});
-            {% endmacro %}
-            """
-        )
-
-        def __init__(self, category: str) -> None:
-            super().__init__()
-            self._name = "YnpsFill"
-            self.category = category
-
     class YnpsControls(MacroElement):
         """Legend (with the standard selector) and the village search."""
 
@@ -927,7 +911,6 @@ def _folium_classes() -> dict[str, Any]:
         "Element": RawElement,
         "YnpsRuntime": YnpsRuntime,
         "YnpsLayer": YnpsLayer,
-        "YnpsFill": YnpsFill,
         "YnpsControls": YnpsControls,
     }
 
@@ -1039,8 +1022,14 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
         "counties": counties_fc,
         "county_labels": county_labels,
         "isochrones": _iso_data(result, lab, language),
-        "facilities": _facilities_data(result, lab, language),
+        "facilities": {},
         "people": _people_data(result),
+    }
+
+    facilities = _facilities_data(result, lab, language)
+    # the runtime needs only the legend entries; the points go to folium's FastMarkerCluster
+    data["facilities"] = {
+        cat: {k: v for k, v in entry.items() if k != "items"} for cat, entry in facilities.items()
     }
 
     bounds = _to_wgs84(result.counties).total_bounds if len(result.counties) else None
@@ -1104,7 +1093,7 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
     layer_cls('ynps.layer("counties")', lab["county_bounds"]).add_to(m)
     if data["people"]:
         layer_cls('ynps.layer("people")', lab["people"], show=False).add_to(m)
-    for cat, entry in data["facilities"].items():
+    for entry in facilities.values():
         label = (
             f"{_esc(entry['label'])}{lab['facilities']}"
             if language == "zh"
@@ -1114,14 +1103,23 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
             f'<span class="ynps-sw" style="background:{entry["color"]}"></span>'
             f"{label} ({len(entry['items'])})"
         )
-        cluster = plugins.MarkerCluster(
+        icon_html = f'<span style="background:{entry["color"]}">{_esc(entry["glyph"])}</span>'
+        plugins.FastMarkerCluster(
+            [[y, x, popup, title] for x, y, popup, title in entry["items"]],
+            callback=(
+                "function (row) {\n"
+                '  var icon = L.divIcon({className: "ynps-fac-icon", '
+                f"html: {_to_json(icon_html)}, "
+                "iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});\n"
+                "  return L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[3]})"
+                ".bindPopup(row[2], {maxWidth: 320});\n}"
+            ),
             name=name,
             show=True,
-            options={"maxClusterRadius": 45, "disableClusteringAtZoom": 15},
+            maxClusterRadius=45,
+            disableClusteringAtZoom=15,
             icon_create_function=f"ynps.clusterIcon({_to_json(entry['color'])})",
-        )
-        cluster.add_child(k["YnpsFill"](cat))
-        cluster.add_to(m)
+        ).add_to(m)
     villages = layer_cls('ynps.layer("villages")', lab["villages"])
     villages.add_to(m)
 

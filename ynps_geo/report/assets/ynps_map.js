@@ -122,20 +122,6 @@ function ynpsMap(map, D) {
     return built[key];
   }
 
-  function facilities(cluster, cat) {
-    var F = D.facilities[cat], i, f, icon, ms = [];
-    icon = L.divIcon({
-      className: "ynps-fac-icon",
-      html: "<span style=\"background:" + F.color + "\">" + F.glyph + "</span>",
-      iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]
-    });
-    for (i = 0; i < F.items.length; i++) {
-      f = F.items[i];
-      ms.push(L.marker([f[1], f[0]], { icon: icon, title: f[3] }).bindPopup(f[2], { maxWidth: 320 }));
-    }
-    cluster.addLayers(ms);
-  }
-
   function clusterIcon(color) {
     return function (c) {
       var n = c.getChildCount(), s = n < 10 ? 26 : (n < 100 ? 32 : 38);
@@ -210,6 +196,6 @@ function ynpsMap(map, D) {
     return ctl;
   }
 
-  return { layer: layer, facilities: facilities, clusterIcon: clusterIcon, legend: legend,
+  return { layer: layer, clusterIcon: clusterIcon, legend: legend,
            scale: scale, compact: compact, setStandard: setStandard, state: state };
 }
