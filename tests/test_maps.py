@@ -475,3 +475,18 @@ def test_folium_upgrade_cannot_silently_change_the_offline_assets(result: Analys
         if asset:
             assert (assets / asset).is_file(), asset
             assert pins[asset] == version, (url, pins[asset], version)
+
+
+def test_share_classes_are_a_branca_step_colormap(page_zh: str) -> None:
+    """The choropleth's classes (the runtime's selector, the legend) come from a StepColormap."""
+    cmap = maps.share_colormap()
+    steps = _data(page_zh)["share_classes"]
+
+    def selector(s: float) -> str:  # shareColor in ynps_map.js
+        return next((c for hi, c in steps if s < hi), steps[-1][1])
+
+    for s in [0.0, 0.25, 0.4999, 0.5, 0.6, 0.6999, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0]:
+        assert selector(s) == cmap.rgb_hex_str(s) == cmap(s)[:7], s
+    assert [c for _, c in steps] == [c for _, c in maps.SHARE_CLASSES]
+    for _, colour in steps:
+        assert colour in page_zh  # the legend's swatches

@@ -60,6 +60,13 @@ import pandas as pd
 from ynps_geo.errors import ValidationError, require
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.report import inline
+from ynps_geo.report.palette import (  # the map's colours (re-exported)
+    CATEGORY_STYLE,
+    COLORS,
+    ISO_COLORS,
+    PEOPLE_COLORS,
+    SHARE_CLASSES,
+)
 from ynps_geo.report.tables import county_shares as _county_shares
 
 __all__ = [
@@ -71,6 +78,7 @@ __all__ = [
     "folium_cdn_urls",
     "map_html",
     "save_map",
+    "share_colormap",
 ]
 
 #: Simplification tolerance for polygons, metres.
@@ -80,47 +88,29 @@ COORD_DIGITS = 5
 #: Population cells drawn at most (more are aggregated onto a coarser grid).
 MAX_PEOPLE_POINTS = 20_000
 
-COLORS = {"covered": "#27ae60", "uncovered": "#d62728", "na": "#9e9e9e"}
 
-#: Covered share classes for the choropleth: (upper bound, colour), last is >= 0.95.
-SHARE_CLASSES: list[tuple[float, str]] = [
-    (0.5, "#d7301f"),
-    (0.7, "#fc8d59"),
-    (0.85, "#fee08b"),
-    (0.95, "#a6d96a"),
-    (1.01, "#1a9850"),
-]
+def share_colormap(caption: str = "") -> Any:
+    """The county-share classes as a branca :class:`~branca.colormap.StepColormap`.
 
-ISO_COLORS = [
-    "#1f77b4",
-    "#9467bd",
-    "#ff7f0e",
-    "#17becf",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#2ca02c",
-    "#7f7f7f",
-    "#d62728",
-]
-#: Population ramp (ColorBrewer PuBu): blue, so that red keeps meaning "standard not met".
-PEOPLE_COLORS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
+    Steps at 50 %, 70 %, 85 % and 95 % (:data:`SHARE_CLASSES`); ``colormap(share)`` is the
+    colour of a county, the same class the map's standard selector and the QGIS styles use.
+    """
+    from branca.colormap import StepColormap
 
-CATEGORY_STYLE: dict[str, tuple[str, str, str]] = {
-    # category: (colour, glyph zh, glyph en)
-    "health": ("#c0392b", "医", "H"),
-    "school": ("#2471a3", "学", "S"),
-    "kindergarten": ("#af7ac5", "幼", "K"),
-    "childcare": ("#e67e22", "托", "C"),
-    "eldercare": ("#7d6608", "养", "E"),
-    "culture": ("#148f77", "文", "Cu"),
-    "fitness": ("#1e8449", "体", "F"),
-    "vocational_school": ("#1a5276", "职", "V"),
-    "care_institution": ("#6e2c00", "护", "CI"),
-    "hospice": ("#5b2c6f", "宁", "Hs"),
-    "government": ("#424949", "政", "G"),
-    "other_public": ("#616a6b", "公", "O"),
-}
+    return StepColormap(
+        [c for _, c in SHARE_CLASSES],
+        index=[0.0, *(hi for hi, _ in SHARE_CLASSES)],
+        vmin=0.0,
+        vmax=SHARE_CLASSES[-1][0],
+        caption=caption,
+    )
+
+
+def _share_steps(cmap: Any) -> list[list[Any]]:
+    """[upper bound, hex colour] per step of a StepColormap (what the runtime's selector uses)."""
+    idx = list(cmap.index)
+    return [[hi, cmap.rgb_hex_str((lo + hi) / 2)] for lo, hi in itertools.pairwise(idx)]
+
 
 _FALLBACK_CATEGORY_ZH = {
     "health": "医疗卫生",
@@ -958,7 +948,7 @@ def _legend_html(
         h.append("</div>")
     h.append(f"<h4>{_esc(lab['choro_h'])}</h4>")
     cells, lo = [], 0.0
-    for hi, color in SHARE_CLASSES:
+    for hi, color in _share_steps(share_colormap()):
         text = f"≥{lo:.0%}" if hi > 1 else f"{lo:.0%}–{hi:.0%}"
         cells.append(f'<td><span class="bar" style="background:{color}"></span>{text}</td>')
         lo = hi
@@ -1016,7 +1006,7 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
             "covered_share": lab["covered_share"],
         },
         "colors": COLORS,
-        "share_classes": [[hi, c] for hi, c in SHARE_CLASSES],
+        "share_classes": _share_steps(share_colormap()),
         "standards": [{"id": s.id, "title": _std_title(s, language)} for s in result.standards],
         "villages": _villages_data(result, lab, language),
         "counties": counties_fc,

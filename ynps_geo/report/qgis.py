@@ -35,6 +35,7 @@ from typing import Any
 
 from ynps_geo.io.vector import LayerStyle
 from ynps_geo.model.standards import PlanStandard
+from ynps_geo.report.palette import CATEGORY_STYLE, COLORS, ISO_COLORS, SHARE_CLASSES
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -50,44 +51,8 @@ __all__ = [
     "village_styles",
 ]
 
-#: Village colours of the map: covered, uncovered, no standard applies.
-COLORS = {"covered": "#27ae60", "uncovered": "#d62728", "na": "#9e9e9e"}
-#: County share classes of the map: (upper bound, exclusive; colour).
-SHARE_CLASSES: list[tuple[float, str]] = [
-    (0.5, "#d7301f"),
-    (0.7, "#fc8d59"),
-    (0.85, "#fee08b"),
-    (0.95, "#a6d96a"),
-    (1.01, "#1a9850"),
-]
-#: Isochrone colours of the map, one per standard in the order of the standards.
-ISO_COLORS = [
-    "#1f77b4",
-    "#9467bd",
-    "#ff7f0e",
-    "#17becf",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#2ca02c",
-    "#7f7f7f",
-    "#d62728",
-]
 #: Facility colours of the map by category.
-CATEGORY_COLORS = {
-    "health": "#c0392b",
-    "school": "#2471a3",
-    "kindergarten": "#af7ac5",
-    "childcare": "#e67e22",
-    "eldercare": "#7d6608",
-    "culture": "#148f77",
-    "fitness": "#1e8449",
-    "vocational_school": "#1a5276",
-    "care_institution": "#6e2c00",
-    "hospice": "#5b2c6f",
-    "government": "#424949",
-    "other_public": "#616a6b",
-}
+CATEGORY_COLORS = {cat: style[0] for cat, style in CATEGORY_STYLE.items()}
 
 QGIS_VERSION = "3.28.0-Firenze"
 """The QGIS version the QML declares (any QGIS 3 reads it)."""
