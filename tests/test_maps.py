@@ -269,17 +269,28 @@ def test_every_category_and_standard_is_a_layer(page_zh: str) -> None:
     assert "天地图" not in page_zh
 
 
+def _geojson_layers(page: str) -> dict[str, dict]:
+    """folium GeoJson layers: variable name -> the FeatureCollection added to it."""
+    found = re.findall(r"\n\s*(geo_json_\w+)_add\((\{.*?\})\);\n", page, re.S)
+    return {name: json.loads(fc) for name, fc in found}
+
+
 def test_only_first_isochrone_layer_is_shown(page_zh: str) -> None:
     data = _data(page_zh)
     assert list(data["isochrones"]) == ["health_15min", "school_30min", "culture_5km"]
-    # one isochrone layer added at start, the others are not
-    iso_vars = re.findall(r"var (\w+) = ynps\.layer\(\"iso:", page_zh)
-    assert len(iso_vars) == 3
-    added = [v for v in iso_vars if f"{v}.addTo(" in page_zh]
+    # folium GeoJson layers, one per standard, with a popup per polygon; one shown at start
+    layers = _geojson_layers(page_zh)
+    assert len(layers) == 3
+    added = [v for v in layers if re.search(rf"\b{v}\.addTo\(", page_zh)]
     assert len(added) == 1
+    assert page_zh.count('"pane": "ynps-iso"') == 3
+    assert page_zh.count("new L.Control.Layers") <= 1
     # the polygon with a hole keeps its hole
-    geom = data["isochrones"]["health_15min"]["features"]["features"][0]["geometry"]
+    first = layers[added[0]]
+    geom = first["features"][0]["geometry"]
     assert geom["type"] == "Polygon" and len(geom["coordinates"]) == 2
+    assert "15分钟医疗服务圈" in first["features"][0]["properties"]["p"]
+    assert f"{added[0]}.bindPopup(" in page_zh
 
 
 def test_legend_and_chinese_popups(page_zh: str) -> None:

@@ -1011,11 +1011,14 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
         "villages": _villages_data(result, lab, language),
         "counties": counties_fc,
         "county_labels": county_labels,
-        "isochrones": _iso_data(result, lab, language),
+        "isochrones": {},
         "facilities": {},
         "people": _people_data(result),
     }
 
+    isochrones = _iso_data(result, lab, language)
+    # isochrones are folium GeoJson layers; the runtime keeps their colours for the legend
+    data["isochrones"] = {sid: {"color": e["color"]} for sid, e in isochrones.items()}
     facilities = _facilities_data(result, lab, language)
     # the runtime needs only the legend entries; the points go to folium's FastMarkerCluster
     data["facilities"] = {
@@ -1073,12 +1076,20 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
     layer_cls('ynps.layer("choropleth")', lab["choropleth"], show=False).add_to(m)
     first = True
     titles = {s.id: _std_title(s, language) for s in result.standards}
-    for sid, entry in data["isochrones"].items():
+    for sid, entry in isochrones.items():
         name = (
             f'<span class="ynps-sw" style="background:{entry["color"]}"></span>'
             f"{_esc(titles.get(sid, sid))} · {lab['iso']}"
         )
-        layer_cls(f"ynps.layer({_to_json('iso:' + sid)})", name, show=first).add_to(m)
+        style = {"color": entry["color"], "weight": 1, "fillColor": entry["color"]}
+        folium.GeoJson(
+            entry["features"],
+            name=name,
+            show=first,
+            style_function=lambda _f, style=style: {**style, "fillOpacity": 0.22},
+            popup=folium.GeoJsonPopup(fields=["p"], labels=False, max_width=320),
+            pane="ynps-iso",
+        ).add_to(m)
         first = False
     layer_cls('ynps.layer("counties")', lab["county_bounds"]).add_to(m)
     if data["people"]:

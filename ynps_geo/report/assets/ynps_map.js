@@ -7,7 +7,7 @@ function ynpsMap(map, D) {
   var state = { std: -1 };  // -1: all standards, else index into D.standards
   var RED = D.colors.uncovered, GREEN = D.colors.covered, GREY = D.colors.na;
   var COMPACT_WIDTH = 1000;  // px: narrower maps start with the legend and layers folded
-  var panes = { choro: 380, iso: 390, bound: 395, people: 398, villages: 420 };
+  var panes = { choro: 380, iso: 390, bound: 395, people: 398, villages: 420 };  // iso: folium
   var k;
   for (k in panes) {
     if (Object.prototype.hasOwnProperty.call(panes, k)) {
@@ -100,24 +100,9 @@ function ynpsMap(map, D) {
     }
   };
 
-  function isoLayer(key) {
-    var d = D.isochrones[key];
-    return L.geoJSON(d.features, {
-      pane: "ynps-iso",
-      style: function () {
-        return { color: d.color, weight: 1, fillColor: d.color, fillOpacity: 0.22 };
-      },
-      onEachFeature: function (f, layer) { layer.bindPopup(f.properties.p, { maxWidth: 320 }); }
-    });
-  }
-
   function layer(key) {
     if (!built[key]) {
-      if (key.indexOf("iso:") === 0) {
-        built[key] = isoLayer(key.slice(4));
-      } else {
-        built[key] = builders[key]();
-      }
+      built[key] = builders[key]();
     }
     return built[key];
   }
