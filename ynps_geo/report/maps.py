@@ -45,12 +45,13 @@ save_map(result, path, language="zh") -> Path
 
 from __future__ import annotations
 
+import contextlib
 import html
 import itertools
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -1193,6 +1194,24 @@ def _strip_cdn_links(m: Any) -> None:
     m._ynps_cdn_urls = sorted(set(urls))
 
 
+@contextlib.contextmanager
+def _json_as_utf8() -> Iterator[None]:
+    """Let folium's templates write JSON data with Chinese as UTF-8, not ``\\uXXXX`` (6x).
+
+    jinja2's ``tojson`` still escapes ``<``, ``>``, ``&`` and ``'``, so the data stays safe
+    inside ``<script>``. The policy of folium's template environment is restored afterwards.
+    """
+    from folium.template import Template
+
+    env = Template("").environment
+    old = env.policies.get("json.dumps_kwargs")
+    env.policies["json.dumps_kwargs"] = {**(old or {}), "ensure_ascii": False}
+    try:
+        yield
+    finally:
+        env.policies["json.dumps_kwargs"] = old
+
+
 def map_html(result: AnalysisResult, language: str = "zh") -> str:
     """The map as one self-contained HTML document.
 
@@ -1212,7 +1231,8 @@ def map_html(result: AnalysisResult, language: str = "zh") -> str:
         If the page would still load a script or stylesheet from the network (a folium
         version that adds an asset not vendored in ``report/assets/``).
     """
-    page = build_map(result, language).get_root().render()
+    with _json_as_utf8():
+        page = build_map(result, language).get_root().render()
     page = inline.inline_resources(page, _cdn_asset, strict=True)
     page = page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
     left = inline.external_refs(page)
