@@ -75,6 +75,10 @@ class RoadNetwork:
         bool (m,) True: driving only from ``u`` to ``v``.
     name : str
         Where the network came from, for messages.
+    grade_separated : numpy.ndarray
+        bool (m,) True for edges of ways that do not touch the ground between their ends
+        (OSM ``bridge``, ``tunnel``, ``covered`` or a ``layer`` other than 0): the terrain
+        reaches them only at their ends. Default all False.
     """
 
     lon: np.ndarray
@@ -87,6 +91,7 @@ class RoadNetwork:
     speed_kmh: np.ndarray
     oneway: np.ndarray
     name: str = ""
+    grade_separated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _trees: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +105,8 @@ class RoadNetwork:
         self.speed_kmh = np.ascontiguousarray(self.speed_kmh, dtype=np.float64)
         self.oneway = np.ascontiguousarray(self.oneway, dtype=bool)
         n, m = self.lon.shape[0], self.u.shape[0]
+        gs = np.ascontiguousarray(self.grade_separated, dtype=bool)
+        self.grade_separated = np.zeros(m, dtype=bool) if gs.size == 0 and m else gs
         bad = [
             label
             for label, arr, size in (
@@ -110,6 +117,7 @@ class RoadNetwork:
                 ("highway", self.highway, m),
                 ("speed_kmh", self.speed_kmh, m),
                 ("oneway", self.oneway, m),
+                ("grade_separated", self.grade_separated, m),
             )
             if arr.shape != (size,)
         ]
@@ -156,6 +164,7 @@ class RoadNetwork:
         oneway: ArrayLike | bool | None = None,
         speeds: dict[str, float] | None = None,
         name: str = "",
+        grade_separated: ArrayLike | None = None,
     ) -> RoadNetwork:
         """Build a network from node coordinates and edge index pairs, filling defaults.
 
@@ -173,14 +182,16 @@ class RoadNetwork:
         highway : array_like or str, optional
             Road class per edge or one for all; default ``"road"``.
         speed_kmh : array_like, optional
-            Driving speed per edge; NaN entries get the class default (walk-only
-            classes stay NaN).
+            Driving speed per edge (already the speed to drive at, not a limit); NaN
+            entries get the class default (walk-only classes stay NaN).
         oneway : array_like or bool, optional
             Default False.
         speeds : dict, optional
             Class speed overrides, see :func:`ynps_geo.model.modes.road_speeds`.
         name : str
             Source description.
+        grade_separated : array_like of bool, optional
+            Bridges, tunnels and other edges off the ground (see the class); default False.
 
         Returns
         -------
@@ -222,7 +233,20 @@ class RoadNetwork:
             ow = np.full(m, bool(oneway), dtype=bool)
         else:
             ow = np.asarray(oneway, dtype=bool)
-        return cls(lon_a, lat_a, nid, u_a, v_a, length, hw, spd, ow, name=name)
+        gs = np.zeros(m, dtype=bool) if grade_separated is None else grade_separated
+        return cls(
+            lon_a,
+            lat_a,
+            nid,
+            u_a,
+            v_a,
+            length,
+            hw,
+            spd,
+            ow,
+            name=name,
+            grade_separated=np.asarray(gs, dtype=bool),
+        )
 
     # ------------------------------------------------------------- mode masks
     def edge_mask(self, mode: str | TravelMode = "drive") -> np.ndarray:
@@ -348,6 +372,7 @@ class RoadNetwork:
             speed_kmh=self.speed_kmh[keep],
             oneway=self.oneway[keep],
             name=self.name,
+            grade_separated=self.grade_separated[keep],
         )
 
     def clip(self, bbox: tuple[float, float, float, float]) -> RoadNetwork:
@@ -432,6 +457,7 @@ class RoadNetwork:
                 "length_m": self.length_m,
                 "speed_kmh": self.speed_kmh,
                 "oneway": self.oneway,
+                "grade_separated": self.grade_separated,
             },
             geometry=geoms,
             crs="EPSG:4326",

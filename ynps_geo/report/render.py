@@ -124,6 +124,19 @@ TRAVEL_MODEL = (
     "people it applies to.",
 )
 
+
+def _packaged(name: str) -> str:
+    from importlib import resources
+
+    return (resources.files("ynps_geo.report") / "templates" / name).read_text(encoding="utf-8")
+
+
+CSS = _packaged("style.css")
+"""The report's stylesheet (``templates/style.css``), also used by the comparison report."""
+
+SCRIPT = _packaged("script.js")
+"""The language switch (``templates/script.js``), also used by the comparison report."""
+
 TEMPLATES = "ynps_geo.report"
 """Package holding the report templates (folder ``templates``)."""
 
@@ -401,6 +414,13 @@ def report_context(
     inputs = notes[~notes["kind"].isin(["说明 note", "规则说明 rule note"])]
     std_notes = [f"{s.id}: {s.note}" for s in result.standards if s.note]
     total = unc_top.extra.get("total", len(unc_top))
+    from ynps_geo.report import changes  # "since the previous report" (issue 13)
+
+    changes_toc = changes.section_toc(result)
+    sections = list(SECTIONS)
+    if changes_toc:
+        key, zh, en = changes_toc
+        sections.insert(0, Section(key, zh, en, "sections/changes.html.j2"))
     return {
         "lang": language,
         "name": name,
@@ -409,7 +429,9 @@ def report_context(
         "date_iso": f"{now:%Y-%m-%d}",
         "date_text": f"{now:%Y-%m-%d %H:%M}",
         "failures": len(result.failures),
-        "sections": SECTIONS,
+        "sections": sections,
+        # built (and escaped) by ynps_geo.report.changes; "" when there is no earlier run
+        "changes_html": Markup(changes.section_html(result)),
         "overview": table_view(overview),
         "standard_pages": pages,
         "charts": figs,
@@ -599,7 +621,10 @@ def write_reports(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
 
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
-    tables = all_tables(result)  # shared by the HTML report and the workbook
+    from ynps_geo.report.changes import result_tables
+
+    # shared by the HTML report and the workbook; the comparison's sheets come last
+    tables = all_tables(result) + result_tables(result)
     with atomic_write(out_dir / "report.html") as tmp:
         Path(tmp).write_text(
             report_html(
