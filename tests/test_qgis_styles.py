@@ -62,7 +62,9 @@ def _rules(qml: str) -> list[tuple[str, str, str]]:
     ]
 
 
-_TOKEN = re.compile(r'"((?:[^"]|"")*)"|\bIS NOT NULL\b|\bAND\b|\bOR\b|\bNOT\b|\bTRUE\b|\bFALSE\b')
+_TOKEN = re.compile(
+    r'"((?:[^"]|"")*)"|\bIS NOT NULL\b|\bIS NULL\b|\bAND\b|\bOR\b|\bNOT\b|\bTRUE\b|\bFALSE\b'
+)
 
 
 def _evaluate(expr: str, row: dict[str, Any]) -> bool:
@@ -74,6 +76,7 @@ def _evaluate(expr: str, row: dict[str, Any]) -> bool:
             return f"_v[{m.group(1)!r}]"
         return {
             "IS NOT NULL": " is not None",
+            "IS NULL": " is None",
             "AND": "and",
             "OR": "or",
             "NOT": "not",
@@ -144,7 +147,7 @@ def test_village_colours_equal_the_maps(demo_output: Path, standards: list[Any])
     for sid in ids:
         title = next(s.title_zh for s in standards if s.id == sid)
         rules = _rules(st.loc[st["styleName"] == title, "styleQML"].iloc[0])
-        assert [r[0] for r in rules] == ["未覆盖", "已覆盖", "不适用"]
+        assert [r[0] for r in rules] == ["未覆盖", "无法判断", "已覆盖", "不适用"]
         for row in rows:
             a, c = bool(row[f"{sid}_applies"]), bool(row[f"{sid}_covered"])
             want = grey if not a else (green if c else red)
@@ -308,3 +311,34 @@ def test_qgis_itself_opens_the_layers_styled(demo_output: Path) -> None:
         applies = any(row[f"{i}_applies"] for i in ids)
         want = qgis.COLORS["uncovered" if fail else ("covered" if applies else "na")]
         assert got["villages"]["colours"][str(row["village_id"])] == want
+
+
+@pytest.mark.parametrize("n_standards", [1, 2])
+def test_village_rules_follow_the_maps_precedence(n_standards: int) -> None:
+    """Every combination of applies x covered (True, False, empty): red before purple (the
+    data cannot tell) before green before grey, as the map's villageColor."""
+    import itertools
+
+    from ynps_geo.model.standards import PlanStandard
+
+    stds = [
+        PlanStandard(id=f"s{i}", kind="circle", facilities=(("health",),), threshold=15)
+        for i in range(n_standards)
+    ]
+    cols = [c for s in stds for c in (f"{s.id}_applies", f"{s.id}_covered")]
+    rules = _rules(qgis.village_styles(stds, cols)[0].qml)
+    red, purple, green, grey = (
+        _rgb(qgis.COLORS[k]) for k in ("uncovered", "unknown", "covered", "na")
+    )
+    seen = set()
+    for combo in itertools.product([True, False], [True, False, None], repeat=n_standards):
+        row = {}
+        codes = []
+        for i, s in enumerate(stds):
+            ap, cov = combo[2 * i], combo[2 * i + 1]
+            row[f"{s.id}_applies"], row[f"{s.id}_covered"] = ap, cov
+            codes.append(None if not ap else {True: 1, False: 0, None: 2}[cov])
+        want = red if 0 in codes else purple if 2 in codes else green if 1 in codes else grey
+        assert _matching(rules, row) == want, row
+        seen.add(want)
+    assert seen == {red, purple, green, grey}

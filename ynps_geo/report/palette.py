@@ -7,8 +7,9 @@ from __future__ import annotations
 
 __all__ = ["CATEGORY_STYLE", "COLORS", "ISO_COLORS", "PEOPLE_COLORS", "SHARE_CLASSES"]
 
-#: Villages: every applicable standard met, at least one not met, no standard applies.
-COLORS = {"covered": "#27ae60", "uncovered": "#d62728", "na": "#9e9e9e"}
+#: Villages: every applicable standard met, at least one not met, no standard applies, and
+#: "cannot tell" (a standard the data cannot decide: its covered flag is empty).
+COLORS = {"covered": "#27ae60", "uncovered": "#d62728", "na": "#9e9e9e", "unknown": "#8e44ad"}
 
 #: Covered share classes for the choropleth: (upper bound, colour), last is >= 0.95.
 SHARE_CLASSES: list[tuple[float, str]] = [

@@ -8,8 +8,9 @@ another standard under *Layer Properties -> Style* (the combo box lists every st
 
 Styles written (labels in the report's language):
 
-- ``villages`` / ``uncovered_villages``: red where an applicable standard is not met, green
-  where every applicable one is, grey where none applies (as the map); the default style
+- ``villages`` / ``uncovered_villages``: red where an applicable standard is not met, purple
+  where one cannot be told (its covered flag is empty), green where every applicable one is
+  met, grey where none applies (as the map); the default style
   takes every standard together, one more style per standard.
 - ``counties``: the covered share in the map's classes (:data:`SHARE_CLASSES`, red below 50 %
   to green above 95 %, grey without data), with county names as labels; default all standards,
@@ -62,6 +63,7 @@ _WORDS = {
         "uncovered": "未覆盖",
         "covered": "已覆盖",
         "na": "不适用",
+        "unknown": "无法判断",
         "all": "全部标准",
         "no_data": "无数据",
         "other": "其他",
@@ -70,6 +72,7 @@ _WORDS = {
         "uncovered": "not covered",
         "covered": "covered",
         "na": "does not apply",
+        "unknown": "cannot tell",
         "all": "all standards",
         "no_data": "no data",
         "other": "other",
@@ -294,27 +297,25 @@ def _present(s: PlanStandard, columns: Sequence[str]) -> bool:
 def _village_qml(
     standards: Sequence[PlanStandard], columns: Sequence[str], language: str, name: str
 ) -> str:
+    """Red (a standard not met) before purple (one the data cannot decide: covered flag
+    empty) before green (applicable ones met) before grey (none applies), as the map."""
     w = _WORDS[language]
-    fails, applies = [], []
+    fails, unknown, applies = [], [], []
     for s in standards:
         ap = f"{s.id}_applies"
         cov = _field(s.covered_column)
-        if ap in columns:
-            fails.append(f"({_field(ap)} AND NOT {cov})")
-            applies.append(_field(ap))
-        else:
-            fails.append(f"(NOT {cov})")
-            applies.append("TRUE")
-    fail = " OR ".join(fails) or "FALSE"
-    any_applies = " OR ".join(applies) or "FALSE"
+        a = _field(ap) if ap in columns else "TRUE"
+        fails.append(f"({a} AND {cov} IS NOT NULL AND NOT {cov})")
+        unknown.append(f"({a} AND {cov} IS NULL)")
+        applies.append(a)
+    fail = f"coalesce({' OR '.join(fails) or 'FALSE'}, FALSE)"
+    unk = f"coalesce({' OR '.join(unknown) or 'FALSE'}, FALSE)"
+    any_applies = f"coalesce({' OR '.join(applies) or 'FALSE'}, FALSE)"
     return qml_rules(
         [
-            (w["uncovered"], f"coalesce({fail}, FALSE)", COLORS["uncovered"]),
-            (
-                w["covered"],
-                f"coalesce(({any_applies}) AND NOT ({fail}), FALSE)",
-                COLORS["covered"],
-            ),
+            (w["uncovered"], fail, COLORS["uncovered"]),
+            (w["unknown"], f"NOT {fail} AND {unk}", COLORS["unknown"]),
+            (w["covered"], f"NOT {fail} AND NOT {unk} AND {any_applies}", COLORS["covered"]),
             (w["na"], "ELSE", COLORS["na"]),
         ],
         geometry="point",
