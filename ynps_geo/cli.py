@@ -1,5 +1,5 @@
 """Command line: ``ynps-geo demo | analyze | report | compare | sites | standards |
-config-schema | fetch``.
+config-schema | fetch | cache``.
 
 Each command parses its options and calls one workflow (or one download function).
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("standards", help="list the plan standards the tool knows")
     s.add_argument("--format", choices=["table", "csv"], default="table")
     _fetch_parser(sub)
+    c = sub.add_parser("cache", help="the cache of results and downloads: where, how big, clear")
+    c.add_argument("action", choices=["info", "clear"], help="info: folder and size; clear: empty")
     return p
 
 
@@ -139,7 +141,13 @@ def _fetch_parser(sub: Any) -> None:
             "https://overpass-api.de/api/interpreter)",
         )
         o.add_argument("--timeout", type=int, default=180, help="server timeout, seconds")
-        o.add_argument("--retries", type=int, default=3, help="retries on 429/504 and drops")
+        o.add_argument("--retries", type=int, default=3, help="retries on 5xx and drops")
+        o.add_argument(
+            "--max-area-km2",
+            type=float,
+            help="largest area asked in one Overpass request; larger ones are split "
+            "(default 2500, osmnx's)",
+        )
     w = what.add_parser("worldpop", help="WorldPop 100 m population GeoTIFF of a country")
     w.add_argument("--iso3", default="CHN", help="ISO3 country code (default CHN)")
     w.add_argument("--year", type=int, default=2020, help="2000-2020 (default 2020)")
@@ -175,8 +183,60 @@ def _fetch(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         timeout_s=args.timeout,
         retries=args.retries,
+        max_query_area_m2=None if args.max_area_km2 is None else args.max_area_km2 * 1e6,
     )
     return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from ynps_geo.io import cache
+
+    root = cache.cache_root()
+    if args.action == "clear":
+        n, size = cache.clear()
+        print(f"removed {n:,} files ({size / 1e6:,.1f} MB) from {root}")
+    else:
+        from ynps_geo import settings
+
+        print(
+            f"{root}: {cache.cache_size() / 1e6:,.1f} MB (results and downloads capped at "
+            f"{settings.cache_max_mb:,.0f} MB; set YNPS_GEO_CACHE / YNPS_GEO_CACHE_MAX_MB)"
+        )
+    return 0
+
+
+class _WarningFilter(logging.Filter):
+    """Warnings captured by logging (``py.warnings``): ynps_geo's as their plain message,
+    the libraries' only with ``-v``."""
+
+    _FORMAT = re.compile(r"^.*?:\d+: (?P<cat>\w+): (?P<msg>.*)$", re.DOTALL)
+
+    def __init__(self, verbose: int) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        m = self._FORMAT.match(record.getMessage())
+        if m is None:
+            return bool(self.verbose)
+        # warnings.formatwarning appends the source line, indented, after a newline
+        text = re.sub(r"\n  [^\n]*\n?$", "", m.group("msg")).rstrip("\n")
+        if m.group("cat") in _ynps_warning_names():
+            record.msg, record.args = text, None
+            return True
+        if self.verbose:
+            record.msg, record.args = f"{m.group('cat')}: {text}", None
+            return True
+        return False
+
+
+def _ynps_warning_names() -> set[str]:
+    names, todo = set(), [YnpsGeoWarning]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -185,20 +245,12 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
 
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: object = None,
-        line: str | None = None,
-    ) -> None:
-        if issubclass(category, YnpsGeoWarning):
-            logging.getLogger("ynps_geo").warning("%s", message)
-        elif verbose:
-            logging.getLogger("py.warnings").warning("%s: %s", category.__name__, message)
-
-    warnings.showwarning = show
+    logging.captureWarnings(False)  # a second call (tests, notebooks) must capture afresh
+    logging.captureWarnings(True)
+    captured = logging.getLogger("py.warnings")
+    for f in [f for f in captured.filters if isinstance(f, _WarningFilter)]:
+        captured.removeFilter(f)
+    captured.addFilter(_WarningFilter(verbose))
     for noisy in ("pyogrio", "fiona", "rasterio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -280,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "fetch":
             return _fetch(args)
+        if args.command == "cache":
+            return _cache(args)
         from ynps_geo import workflows
 
         if args.command == "standards":

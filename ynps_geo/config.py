@@ -31,6 +31,7 @@ OPTION_KEYS: tuple[str, ...] = (
     "outside_facilities",
     "groups",
     "language",
+    "report_templates",
     "pilot_counties",
     "prefecture",
     "facility_isochrones",
@@ -216,6 +217,13 @@ def load_config(path: str | Path) -> AnalysisConfig:
         raise ConfigError(msg)
     # every option's type and range (config_model), before any data is read
     options = check_options({k: data[k] for k in OPTION_KEYS if k in data}, source)
+    tpl = options.get("report_templates")
+    if tpl is not None and not (source.parent / str(tpl)).is_dir():
+        msg = (
+            f"{source}: 'report_templates' folder {str(tpl)!r} does not exist; fix the path "
+            "(relative to the config) or remove the key to use the packaged templates"
+        )
+        raise ConfigError(msg)
     cfg = AnalysisConfig(
         source=source,
         name=str(data.get("name") or source.stem),

@@ -115,6 +115,9 @@ def _model() -> Any:
             None, description="named groups of counties for the report, e.g. {重点县: [甲县]}"
         )
         pilot_counties: list[str] = None
+        report_templates: str = Field(
+            None, description="a folder of jinja2 templates overriding the report's own"
+        )
         prefecture: str = None
         counties: str | list[str] = Field(
             None, description="analyse only these counties of the boundary layer"

@@ -5,7 +5,14 @@ Change them by assignment, e.g. ``ynps_geo.settings.walking_speed_kmh = 4.5``.
 Settings
 --------
 cache_dir : pathlib.Path
-    Where cached travel times live. Default ``~/.cache/ynps_geo`` (or ``$YNPS_GEO_CACHE``).
+    Where cached travel times, Overpass answers and the demo data live. Default
+    ``$YNPS_GEO_CACHE``, else the user cache folder of the platform
+    (``platformdirs.user_cache_dir("ynps-geo")``: ``~/.cache/ynps-geo`` on Linux,
+    ``%LOCALAPPDATA%\\ynps-geo\\Cache`` on Windows, ``~/Library/Caches/ynps-geo`` on macOS).
+cache_max_mb : float
+    Size cap of the cached results and Overpass answers, MB; the least recently used are
+    removed beyond it. Default ``2048`` (or ``$YNPS_GEO_CACHE_MAX_MB``). ``ynps-geo cache clear``
+    empties the cache.
 default_crs : str
     CRS that outputs are stored in. Default ``"EPSG:4326"``.
 walking_speed_kmh : float
@@ -39,7 +46,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-cache_dir: Path = Path(os.environ.get("YNPS_GEO_CACHE", Path.home() / ".cache" / "ynps_geo"))
+
+def _default_cache_dir() -> Path:
+    env = os.environ.get("YNPS_GEO_CACHE")
+    if env:
+        return Path(env).expanduser()
+    try:
+        import platformdirs
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        return Path.home() / ".cache" / "ynps-geo"
+    return Path(platformdirs.user_cache_dir("ynps-geo", appauthor=False))
+
+
+cache_dir: Path = _default_cache_dir()
+cache_max_mb: float = float(os.environ.get("YNPS_GEO_CACHE_MAX_MB") or 2048)
 default_crs: str = "EPSG:4326"
 walking_speed_kmh: float = 5.0
 offroad_speed_factor: float = 0.6

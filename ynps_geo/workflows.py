@@ -520,6 +520,8 @@ def _compute(
         ),
     )
     result.language = str(cfg.options.get("language", "zh"))
+    if cfg.options.get("report_templates"):
+        result.report_templates = str(cfg.base_dir / str(cfg.options["report_templates"]))
     from ynps_geo.compare import run_manifest
 
     result.run_info = run_manifest(cfg, circles)  # what a later comparison needs
@@ -760,8 +762,10 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     """Write every output file into ``out_dir`` (each atomically). Returns name -> path.
 
     Layers are written as GeoPackage and, when pyarrow is installed, also as GeoParquet:
-    ``villages``, ``uncovered_villages``, ``isochrones`` and ``facilities`` (the facilities
-    used, with their category).
+    ``villages``, ``uncovered_villages``, ``isochrones``, ``facilities`` (the facilities
+    used, with their category) and ``counties`` (the covered shares per county). Each
+    GeoPackage carries the map's colours as QGIS styles (its ``layer_styles`` table,
+    :mod:`ynps_geo.report.qgis`), which QGIS applies when the layer is opened.
     """
     import importlib.util
 
@@ -784,10 +788,16 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         layers["facility_isochrones"] = result.facility_isochrones
     if result.facilities is not None and len(result.facilities):
         layers["facilities"] = result.facilities
+    from ynps_geo.report import qgis, tables
+
+    counties = tables.county_share_layer(result)
+    if counties is not None:
+        layers["counties"] = counties
     parquet = importlib.util.find_spec("pyarrow") is not None
     with _naming_the_file(out_dir):
         for name, gdf in layers.items():
-            written[name] = write_layer(gdf, out_dir / f"{name}.gpkg", layer=name)
+            styles = qgis.styles_for(name, gdf, result.standards, result.language)
+            written[name] = write_layer(gdf, out_dir / f"{name}.gpkg", layer=name, styles=styles)
             if parquet:
                 written[f"{name}_parquet"] = write_layer(gdf, out_dir / f"{name}.parquet")
         with atomic_write(out_dir / "coverage.csv") as tmp:

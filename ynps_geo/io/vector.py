@@ -30,10 +30,12 @@ import contextlib
 import os
 import re
 import shutil
+import sqlite3
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +72,7 @@ __all__ = [
     "CAPACITY_FIELDS",
     "FACILITY_KEYS",
     "VILLAGE_KEYS",
+    "LayerStyle",
     "atomic_write",
     "attach_admin_names",
     "check_within",
@@ -80,7 +83,11 @@ __all__ = [
     "read_villages",
     "warn_if_gcj_offset",
     "write_layer",
+    "write_layer_styles",
 ]
+
+#: Tables QGIS keeps in a GeoPackage beside the data (styles, projects): never a data layer.
+QGIS_TABLES = frozenset({"layer_styles", "qgis_projects"})
 
 TABLE_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".geoparquet"})
@@ -310,6 +317,9 @@ def _read_vector(p: Path, layer: str | int | None, encoding: str | None) -> gpd.
         msg = f"{p.name}: cannot open as a vector dataset ({err}). Fix: check the file format"
         raise DataSourceError(msg) from err
     names = [str(n) for n in layers[:, 0]]
+    data_names = [n for n in names if n not in QGIS_TABLES]
+    if layer is None and len(data_names) == 1 and len(names) > 1:
+        layer = data_names[0]  # a GeoPackage with QGIS styles (or a project) beside one layer
     if layer is None and len(names) > 1:
         msg = (
             f"{p.name} holds {len(names)} layers ({format_list(names, 10)}). Fix: choose one "
@@ -1697,7 +1707,97 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
                 p.unlink()
 
 
-def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = None) -> Path:
+@dataclass(frozen=True)
+class LayerStyle:
+    """A QGIS style stored in a GeoPackage (a row of its ``layer_styles`` table).
+
+    Attributes
+    ----------
+    name : str
+        The style's name in QGIS (*Layer Properties -> Style*).
+    qml : str
+        The style as QGIS QML (XML).
+    default : bool
+        Whether QGIS applies it when the layer is added (one per layer).
+    description : str
+    """
+
+    name: str
+    qml: str
+    default: bool = False
+    description: str = ""
+
+
+_LAYER_STYLES_DDL = """CREATE TABLE IF NOT EXISTS layer_styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    f_table_catalog TEXT(256),
+    f_table_schema TEXT(256),
+    f_table_name TEXT(256),
+    f_geometry_column TEXT(256),
+    styleName TEXT(30),
+    styleQML TEXT,
+    styleSLD TEXT,
+    useAsDefault BOOLEAN,
+    description TEXT,
+    owner TEXT(30),
+    ui TEXT(30),
+    update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+)"""
+
+
+def write_layer_styles(path: str | Path, layer: str, styles: Sequence[LayerStyle]) -> None:
+    """Store QGIS styles of ``layer`` in the GeoPackage ``path`` (table ``layer_styles``).
+
+    The table is the one QGIS and GDAL use: QGIS applies the row with ``useAsDefault`` when
+    the layer is opened and lists the others under *Layer Properties -> Style*. Styles of the
+    layer already stored are replaced; those of other layers are kept. The table is registered
+    in ``gpkg_contents`` as attributes, as QGIS does. Writes in place: call it on a temporary
+    copy (as :func:`write_layer` does) to keep the file's update atomic.
+
+    Raises
+    ------
+    DataSourceError
+        When the file is not a GeoPackage holding ``layer``.
+    """
+    target = Path(path)
+    try:
+        con = sqlite3.connect(target)
+        try:
+            cur = con.cursor()
+            row = cur.execute(
+                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+            ).fetchone()
+            if row is None:
+                msg = f"{target}: no layer {layer!r} with geometry to style"
+                raise DataSourceError(msg)
+            cur.execute(_LAYER_STYLES_DDL)
+            cur.execute(
+                "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                "description, last_change) VALUES ('layer_styles', 'attributes', "
+                "'layer_styles', 'QGIS layer styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+            )
+            cur.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
+            cur.executemany(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                "owner, ui) VALUES ('', '', ?, ?, ?, ?, '', ?, ?, 'ynps_geo', '')",
+                [(layer, row[0], s.name, s.qml, int(s.default), s.description) for s in styles],
+            )
+            con.commit()
+        finally:
+            con.close()
+    except sqlite3.Error as err:
+        msg = f"cannot write QGIS styles into {target}: {err}. Fix: check it is a GeoPackage"
+        raise DataSourceError(msg) from err
+
+
+def write_layer(
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    layer: str | None = None,
+    *,
+    styles: Sequence[LayerStyle] = (),
+) -> Path:
     """Write a GeoDataFrame atomically.
 
     Parameters
@@ -1710,6 +1810,9 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = Non
         in column ``geometry``, UTF-8 with BOM so that Excel shows Chinese correctly).
     layer : str, optional
         GeoPackage layer name; default the file stem.
+    styles : sequence of LayerStyle
+        QGIS styles of the layer, stored in the GeoPackage's ``layer_styles`` table (see
+        :func:`write_layer_styles`); ``.gpkg`` only.
 
     Returns
     -------
@@ -1739,6 +1842,8 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = Non
                 if target.exists():
                     shutil.copy2(target, tmp)
                 frame.to_file(tmp, layer=layer or target.stem, driver="GPKG", engine="pyogrio")
+                if styles:
+                    write_layer_styles(tmp, layer or target.stem, styles)
             elif suffix in (".parquet", ".geoparquet"):
                 require("pyarrow", "writing GeoParquet")
                 frame.to_parquet(tmp)

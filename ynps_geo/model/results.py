@@ -58,6 +58,9 @@ class AnalysisResult:
         The config file as written, for the report.
     language : {"zh", "en"}
         Language of the map and the report (config key ``language``).
+    report_templates : str, optional
+        Folder of report templates replacing the packaged ones (config key
+        ``report_templates``); ``None`` for the packaged templates.
     run_info : dict
         What the run records for later comparisons (``run_manifest.json``, see
         :func:`ynps_geo.compare.run_manifest`).
@@ -93,6 +96,7 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     config_text: str = ""
     language: str = "zh"
+    report_templates: str | None = None
     run_info: dict[str, Any] = field(default_factory=dict)
     changes: Any | None = None
     changes_error: str = ""
