@@ -176,8 +176,10 @@ def test_a_dem_covering_part_of_the_county_is_a_warning_in_the_report(
     cfg = _config(small, tmp_path, dem={"path": "part.tif"})
     _write_dem(small / "dem.tif", tmp_path / "data" / "part.tif", keep_cols=0.5)
     workflows.analyze(cfg, tmp_path / "out")
-    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert "warning:" in html and "of the county&#x27;s DEM cells have no elevation" in html
+    import html as html_lib
+
+    html = html_lib.unescape((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
+    assert "warning:" in html and "of the county's DEM cells have no elevation" in html
     assert "part.tif" in html
 
 
