@@ -193,16 +193,7 @@ def run_manifest(cfg: AnalysisConfig, standards: Sequence[PlanStandard]) -> dict
         for k, v in cfg.options.items()
         if k not in ("jobs", "counties", "language", "facility_isochrones")
     }
-    defaults = {
-        k: getattr(settings, k)
-        for k in (
-            "walking_speed_kmh",
-            "offroad_speed_factor",
-            "raster_resolution_m",
-            "analysis_margin_m",
-            "max_snap_distance_m",
-        )
-    }
+    defaults = {k: getattr(settings, k) for k in settings.ANALYSIS_DEFAULTS}
     try:
         config_sha = hashlib.sha256(cfg.source.read_bytes()).hexdigest()
     except OSError:

@@ -70,3 +70,14 @@ road_reach_m: float = 3000.0
 max_grid_cells: int = 50_000_000
 max_village_population: float = 1_000_000.0
 log_level: str = "INFO"
+
+#: Settings an analysis result depends on when the config leaves them out (cache keys and
+#: run manifests record them).
+ANALYSIS_DEFAULTS: tuple[str, ...] = (
+    "walking_speed_kmh",
+    "offroad_speed_factor",
+    "raster_resolution_m",
+    "analysis_margin_m",
+    "max_snap_distance_m",
+    "road_reach_m",
+)

@@ -352,16 +352,7 @@ def cache_key(cfg: AnalysisConfig) -> str:
             "options": cfg.options,
             "name": cfg.name,
             # the defaults of options the config leaves out
-            "settings": {
-                k: getattr(settings, k)
-                for k in (
-                    "walking_speed_kmh",
-                    "offroad_speed_factor",
-                    "raster_resolution_m",
-                    "analysis_margin_m",
-                    "max_snap_distance_m",
-                )
-            },
+            "settings": {k: getattr(settings, k) for k in settings.ANALYSIS_DEFAULTS},
         }
     )
 

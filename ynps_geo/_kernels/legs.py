@@ -12,6 +12,16 @@ import numpy as np
 
 
 @nb.njit(cache=True, inline="always")
+def _n_cells(fx0: float, fy0: float, fx1: float, fy1: float) -> int:
+    """Most cells a segment in grid units can cross (its row and column spans, plus one)."""
+    return (
+        abs(int(np.floor(fx1)) - int(np.floor(fx0)))
+        + abs(int(np.floor(fy1)) - int(np.floor(fy0)))
+        + 1
+    )
+
+
+@nb.njit(cache=True, inline="always")
 def _cells_of_segment(
     fx0: float, fy0: float, fx1: float, fy1: float, height: int, width: int, out: np.ndarray
 ) -> int:
@@ -77,11 +87,7 @@ def segment_cells(
     counts = np.empty(m, dtype=np.int64)
     total = 0
     for i in range(m):
-        k = (
-            abs(int(np.floor(fx1[i])) - int(np.floor(fx0[i])))
-            + abs(int(np.floor(fy1[i])) - int(np.floor(fy0[i])))
-            + 1
-        )
+        k = _n_cells(fx0[i], fy0[i], fx1[i], fy1[i])
         counts[i] = k
         total += k
     seg = np.empty(total, dtype=np.int64)
@@ -171,11 +177,7 @@ def leg_costs(
             fy0 = (y0 - ay[i]) / res
             fx1 = (bx[i] - x0) / res
             fy1 = (y0 - by[i]) / res
-            need = (
-                abs(int(np.floor(fx1)) - int(np.floor(fx0)))
-                + abs(int(np.floor(fy1)) - int(np.floor(fy0)))
-                + 1
-            )
+            need = _n_cells(fx0, fy0, fx1, fy1)
             if need > buf.shape[0]:
                 buf = np.empty(2 * need, dtype=np.int64)
             k = _cells_of_segment(fx0, fy0, fx1, fy1, h, w, buf)
