@@ -68,6 +68,12 @@ class Options:
     access_threshold_min: float = 30.0
     access_mode: str = "drive"
     access_zones: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
+    #: keep each standard's travel-time surface (float32 cells inside the county) for
+    #: ``travel_time_<standard>.tif`` and ``Result.travel_time_raster``
+    surfaces: bool = True
+    #: progress bars (tqdm.auto) over counties, searches and facility isochrones: True, False,
+    #: or None for "on an interactive terminal" (``ynps-geo -q`` silences them all)
+    progress: bool | None = None
 
     @classmethod
     def from_config(cls, cfg: Any) -> Options:
@@ -88,6 +94,10 @@ class Options:
             o.connectivity = int(cfg.options["connectivity"])
         if "facility_isochrones" in cfg.options:
             o.facility_isochrones = str(cfg.options["facility_isochrones"])
+        if "surfaces" in cfg.options:
+            o.surfaces = bool(cfg.options["surfaces"])
+        if cfg.options.get("progress") is not None:
+            o.progress = bool(cfg.options["progress"])
         return o
 
 
@@ -104,6 +114,29 @@ class CountyResult:
     facility_isochrones: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: (standard id, mode) -> float32 (H, W) minutes (km for distance standards) on ``grid``,
+    #: NaN outside the county polygon (see :attr:`Options.surfaces`)
+    surfaces: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+def progress_bar(items: Any, what: str, *, enabled: bool | None, unit: str = "it") -> Any:
+    """``items`` wrapped in a ``tqdm.auto`` bar (a widget in Jupyter) when ``enabled``.
+
+    ``enabled=None`` shows the bar on an interactive terminal only. Silent (the items
+    themselves) when not enabled, when tqdm is not installed, or when logging is quieter
+    than INFO (``ynps-geo -q``).
+    """
+    import sys
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled or logging.getLogger("ynps_geo").getEffectiveLevel() > logging.INFO:
+        return items
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=what, unit=unit, leave=False)
 
 
 def facility_matches(facilities: pd.DataFrame, group: Sequence[str]) -> np.ndarray:
@@ -393,7 +426,9 @@ def analyze_county(
                     if g not in groups:
                         groups.append(g)
     results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
-    for mode, groups in jobs.items():
+    for mode, groups in progress_bar(
+        list(jobs.items()), f"{county}: searches", enabled=options.progress, unit="mode"
+    ):
         sets = [
             np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
             for g in groups
@@ -426,6 +461,8 @@ def analyze_county(
 
     scale = {"min": 1 / 60.0, "km": 1 / 1000.0}
     isos: list[dict[str, Any]] = []
+    surfaces: dict[tuple[str, str], np.ndarray] = {}
+    outside = _outside_county(geom_m, grid) if options.surfaces else None
     for s in standards:
         f = scale[s.unit or "min"]
         modes_used = {
@@ -482,6 +519,13 @@ def analyze_county(
             people[s.value_column] = pval
             people[s.covered_column] = covered(pval, s.limit)
             people[f"{s.id}_applies"] = papp
+        if outside is not None:
+            for m in sorted(modes_used):
+                if combined[m][0] is None:
+                    continue
+                surface = (engine.cell_values(combined[m][0]) * f).astype(np.float32)
+                surface[outside] = np.nan
+                surfaces[(s.id, m)] = surface
         if options.isochrones:
             for m in sorted(modes_used):
                 d = combined[m][0]
@@ -513,7 +557,9 @@ def analyze_county(
         from ynps_geo.isochrones import facility_isochrones
 
         done: set[tuple[tuple[str, ...], str, float]] = set()
-        for s in standards:
+        for s in progress_bar(
+            list(standards), f"{county}: facility isochrones", enabled=options.progress
+        ):
             if len(s.facilities) != 1:
                 continue
             fmodes = sorted(
@@ -562,7 +608,25 @@ def analyze_county(
         acc = capacity_access(engine, vil, fac, options)
     if vil is not None:
         vil = gpd.GeoDataFrame(vil, geometry="geometry", crs="EPSG:4326")
-    return CountyResult(county, vil, people, isos, grid, acc, fiso, time.perf_counter() - t0, notes)
+    return CountyResult(
+        county,
+        vil,
+        people,
+        isos,
+        grid,
+        acc,
+        fiso,
+        time.perf_counter() - t0,
+        notes,
+        surfaces,
+    )
+
+
+def _outside_county(geom_m: Any, grid: GridSpec) -> np.ndarray:
+    """Cells of ``grid`` whose centre lies outside the county polygon (grid CRS)."""
+    from rasterio.features import geometry_mask
+
+    return geometry_mask([geom_m], out_shape=grid.shape, transform=grid.transform())
 
 
 #: capacity attributes measured with 2SFCA, and the facilities that hold them

@@ -37,6 +37,7 @@ OPTION_KEYS: tuple[str, ...] = (
     "max_slope_deg",
     "jobs",
     "counties",
+    "surfaces",
 )
 TOP_KEYS = {
     "name",
