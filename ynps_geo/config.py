@@ -152,6 +152,22 @@ def _layer(data: Any, key: str, source: Path) -> dict[str, Any] | None:
     return out
 
 
+def check_options(options: Mapping[str, Any], source: Path | str) -> None:
+    """Check the values of option keys (shared by the YAML route and ``ynps_geo.analyze``)."""
+    if options.get("connectivity", 8) not in (4, 8, 16):
+        msg = f"{source}: 'connectivity' must be 8 or 16, got {options['connectivity']!r}"
+        raise ConfigError(msg)
+    if options.get("language", "zh") not in ("zh", "en"):
+        msg = f"{source}: 'language' must be zh (Chinese, the default) or en (English)"
+        raise ConfigError(msg)
+    if options.get("facility_isochrones", "walk") not in ("none", "walk", "all"):
+        msg = f"{source}: 'facility_isochrones' must be none, walk or all"
+        raise ConfigError(msg)
+    if options.get("outside_facilities", "keep") not in ("keep", "drop"):
+        msg = f"{source}: 'outside_facilities' must be 'keep' or 'drop'"
+        raise ConfigError(msg)
+
+
 def load_config(path: str | Path) -> AnalysisConfig:
     """Read and validate an analysis config.
 
@@ -214,18 +230,7 @@ def load_config(path: str | Path) -> AnalysisConfig:
         msg = f"{source}: 'standards_overrides' must be a list of {{id: ..., threshold: ...}}"
         raise ConfigError(msg)
     options = {k: data[k] for k in OPTION_KEYS if k in data}
-    if options.get("connectivity", 8) not in (4, 8, 16):
-        msg = f"{source}: 'connectivity' must be 8 or 16, got {options['connectivity']!r}"
-        raise ConfigError(msg)
-    if options.get("language", "zh") not in ("zh", "en"):
-        msg = f"{source}: 'language' must be zh (Chinese, the default) or en (English)"
-        raise ConfigError(msg)
-    if options.get("facility_isochrones", "walk") not in ("none", "walk", "all"):
-        msg = f"{source}: 'facility_isochrones' must be none, walk or all"
-        raise ConfigError(msg)
-    if options.get("outside_facilities", "keep") not in ("keep", "drop"):
-        msg = f"{source}: 'outside_facilities' must be 'keep' or 'drop'"
-        raise ConfigError(msg)
+    check_options(options, source)
     cfg = AnalysisConfig(
         source=source,
         name=str(data.get("name") or source.stem),
