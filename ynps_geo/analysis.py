@@ -122,15 +122,16 @@ class CountyResult:
 def progress_bar(items: Any, what: str, *, enabled: bool | None, unit: str = "it") -> Any:
     """``items`` wrapped in a ``tqdm.auto`` bar (a widget in Jupyter) when ``enabled``.
 
-    ``enabled=None`` shows the bar on an interactive terminal only. Silent (the items
-    themselves) when not enabled, when tqdm is not installed, or when logging is quieter
-    than INFO (``ynps-geo -q``).
+    ``enabled=None`` shows the bar on an interactive terminal when logging is at INFO or
+    more verbose (so ``ynps-geo -q`` silences it); True shows it (``ynps_geo.analyze``'s
+    default, a widget in Jupyter); False never. Without tqdm, the items themselves.
     """
     import sys
 
     if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled or logging.getLogger("ynps_geo").getEffectiveLevel() > logging.INFO:
+        quiet = logging.getLogger("ynps_geo").getEffectiveLevel() > logging.INFO
+        enabled = sys.stderr.isatty() and not quiet
+    if not enabled:
         return items
     try:
         from tqdm.auto import tqdm
