@@ -129,7 +129,7 @@ def raster_to_file(obj: Any, folder: str | Path, *, what: str) -> tuple[Path, st
 
     Parameters
     ----------
-    obj : rasterio dataset, xarray.DataArray or (array, transform, crs)
+    obj : rasterio dataset, xarray.DataArray or (array, transform, crs[, nodata])
         A DataArray needs its CRS (``da.rio.write_crs(...)``, rioxarray) and x/y coordinates;
         an open dataset whose file exists is used in place (its path is returned).
     folder : path
@@ -151,11 +151,15 @@ def raster_to_file(obj: Any, folder: str | Path, *, what: str) -> tuple[Path, st
     """
     out = Path(folder) / f"{what.lower()}.tif"
     if isinstance(obj, tuple):
-        if len(obj) != 3:
-            msg = f"{what}: give the raster as (array, transform, crs), got {len(obj)} items"
+        if len(obj) not in (3, 4):
+            msg = (
+                f"{what}: give the raster as (array, transform, crs) or (array, transform, crs, "
+                f"nodata), got {len(obj)} items"
+            )
             raise ValidationError(msg)
-        array, transform, crs = obj
-        return _write(out, _band(np.asarray(array), what), transform, crs, None, what), (
+        array, transform, crs = obj[:3]
+        nodata = obj[3] if len(obj) == 4 else None
+        return _write(out, _band(np.asarray(array), what), transform, crs, nodata, what), (
             f"array in memory {np.shape(array)}, {crs}"
         )
     if type(obj).__name__ == "DataArray":

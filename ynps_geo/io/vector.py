@@ -17,7 +17,8 @@ Data problems are never silently absorbed:
 
 CSV attributes are read as text so that codes keep their leading zeros; the numeric columns the
 analysis uses (coordinates, population, capacities) are converted explicitly. Row numbers in
-messages are spreadsheet rows for tables (header = row 1) and 1-based feature numbers otherwise.
+messages are spreadsheet rows for tables (header = row 1), 1-based feature numbers for other files,
+and index labels for frames given in memory (:class:`InMemoryLayer`).
 
 Writers are atomic: :func:`write_layer` and :func:`atomic_write` write a temporary file in the
 target folder and move it into place with :func:`os.replace`, so a crashed run never leaves a
@@ -565,6 +566,8 @@ def _load(
         msg = f"{source}: the {role} layer is empty (no rows). Fix: check the file and `layer:`"
         raise ValidationError(msg)
     labels = _row_labels(len(frame), spreadsheet_rows)
+    if isinstance(path, InMemoryLayer):  # messages name rows by the frame's index labels
+        labels = np.asarray(frame.index)
     if is_table:
         if crs is None or (isinstance(crs, str) and not crs.strip()):
             msg = (
