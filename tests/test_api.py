@@ -72,9 +72,7 @@ def _frames(d: Path) -> tuple[pd.DataFrame, pd.DataFrame, gpd.GeoDataFrame]:
 def _analyze(*args: Any, **kwargs: Any) -> ynps_geo.Result:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
-        return ynps_geo.analyze(
-            *args, standards=STANDARDS, progress=False, **OPTIONS, **kwargs
-        )
+        return ynps_geo.analyze(*args, standards=STANDARDS, progress=False, **OPTIONS, **kwargs)
 
 
 def _assert_same(ref: Any, got: ynps_geo.Result, rtol: float = 0.0) -> None:
@@ -83,7 +81,12 @@ def _assert_same(ref: Any, got: ynps_geo.Result, rtol: float = 0.0) -> None:
     b = pd.DataFrame(got.villages.drop(columns="geometry"))
     pd.testing.assert_frame_equal(a, b, rtol=max(rtol, 1e-12))
     assert np.allclose(ref.villages.geometry.x, got.villages.geometry.x, atol=1e-9)
-    assert got.coverage.columns.tolist()[:4] == ["county", "standard_id", "population", "population_covered"]
+    assert got.coverage.columns.tolist()[:4] == [
+        "county",
+        "standard_id",
+        "population",
+        "population_covered",
+    ]
 
 
 def test_dataframes_and_paths_equal_the_yaml_route(demo: dict[str, Any]) -> None:
@@ -111,7 +114,9 @@ def test_dataframes_and_paths_equal_the_yaml_route(demo: dict[str, Any]) -> None
 def test_geodataframes_graphs_and_raster_objects_equal_the_yaml_route(
     demo: dict[str, Any],
 ) -> None:
-    ox = pytest.importorskip("osmnx", reason="osmnx is an optional extra (pip install 'ynps-geo[osmnx]')")
+    ox = pytest.importorskip(
+        "osmnx", reason="osmnx is an optional extra (pip install 'ynps-geo[osmnx]')"
+    )
     rasterio = pytest.importorskip("rasterio")
     rioxarray = pytest.importorskip("rioxarray", reason="DataArray inputs need rioxarray")
     d = demo["dir"]
@@ -124,7 +129,9 @@ def test_geodataframes_graphs_and_raster_objects_equal_the_yaml_route(
     ).to_crs("EPSG:32647")
     f = gpd.GeoDataFrame(
         facilities,
-        geometry=gpd.points_from_xy(facilities["lng"].astype(float), facilities["lat"].astype(float)),
+        geometry=gpd.points_from_xy(
+            facilities["lng"].astype(float), facilities["lat"].astype(float)
+        ),
         crs="EPSG:4326",
     )
     graph = ox.graph_from_xml(d / "roads.osm", simplify=False, retain_all=True)
@@ -185,8 +192,8 @@ def test_array_rasters_and_a_graph_pair_equal_the_yaml_route(demo: dict[str, Any
     [
         (lambda v: v.drop(columns="pop"), {}),
         (lambda v: v.assign(code=["001"] * len(v)), {}),
-        (lambda v: v.assign(pop=["-5"] + list(v["pop"][1:])), {}),
-        (lambda v: v.assign(setting=["suburb"] + list(v["setting"][1:])), {}),
+        (lambda v: v.assign(pop=["-5", *list(v["pop"][1:])]), {}),
+        (lambda v: v.assign(setting=["suburb", *list(v["setting"][1:])]), {}),
         (lambda v: v.rename(columns={"lon": "lat", "lat": "lon"}), {}),
         (lambda v: v, {"villages_crs": "gcj-2"}),
     ],
@@ -209,7 +216,7 @@ def test_bad_frames_get_the_messages_of_bad_files(
         "setting": "setting",
     }
     bad.to_csv(tmp_path / "villages.csv", index=False)
-    with pytest.raises(ValidationError) as from_file:  # noqa: PT012
+    with pytest.raises(ValidationError) as from_file:
         read_villages({"path": "villages.csv", **spec}, tmp_path)
     _, facilities, _ = _frames(demo["dir"])
     with pytest.raises(ValidationError) as from_frame:
@@ -313,7 +320,9 @@ def test_travel_times_equal_the_analysis_minutes(demo: dict[str, Any]) -> None:
     expected = villages.set_index("village_id")["health_15min_minutes"]
     reached = expected[np.isfinite(expected)]
     assert len(reached) > 10
-    np.testing.assert_allclose(best.reindex(reached.index).to_numpy(), reached.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        best.reindex(reached.index).to_numpy(), reached.to_numpy(), rtol=1e-9
+    )
     # the nearest facility is the analysis' too, and the wide matrix holds the same numbers
     near = ynps_geo.nearest(
         villages[["village_id", "geometry"]],
@@ -352,7 +361,11 @@ def test_travel_times_cutoff_and_bad_mode(demo: dict[str, Any]) -> None:
     ref = demo["result"]
     v = ref.villages[["village_id", "geometry"]].head(20)
     f = ref.facilities[["facility_id", "geometry"]].head(10)
-    common = {"roads": d / "roads.osm", "origins_id": "village_id", "destinations_id": "facility_id"}
+    common = {
+        "roads": d / "roads.osm",
+        "origins_id": "village_id",
+        "destinations_id": "facility_id",
+    }
     full = ynps_geo.travel_times(v, f, mode="drive", resolution_m=500, **common)
     cut = ynps_geo.travel_times(v, f, mode="drive", resolution_m=500, cutoff=20, **common)
     expected = full[full["minutes"] <= 20].reset_index(drop=True)

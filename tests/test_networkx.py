@@ -10,7 +10,9 @@ import pytest
 
 from ynps_geo.network import RoadNetwork
 
-ox = pytest.importorskip("osmnx", reason="osmnx is an optional extra (pip install 'ynps-geo[osmnx]')")
+ox = pytest.importorskip(
+    "osmnx", reason="osmnx is an optional extra (pip install 'ynps-geo[osmnx]')"
+)
 
 
 @pytest.fixture(scope="module")
@@ -28,6 +30,7 @@ def test_osmnx_graph_equals_the_osm_reader(osm_file: Path) -> None:
     ref = read_roads(osm_file)
     order = np.argsort(ref.node_id)
     assert np.array_equal(np.sort(net.node_id), ref.node_id[order])
+
     # same edges (node-id pairs; a two-way road in either direction) with the same classes,
     # speeds and one-way flags, and lengths equal to osmnx's great-circle lengths
     def table(n: RoadNetwork) -> tuple[list[tuple], np.ndarray]:
@@ -35,8 +38,9 @@ def test_osmnx_graph_equals_the_osm_reader(osm_file: Path) -> None:
         lo = np.where(n.oneway, a, np.minimum(a, b))
         hi = np.where(n.oneway, b, np.maximum(a, b))
         spd = np.nan_to_num(n.speed_kmh, nan=-1).tolist()
-        rows = list(zip(lo.tolist(), hi.tolist(), n.highway.tolist(), spd, n.oneway.tolist(),
-                        strict=True))
+        rows = list(
+            zip(lo.tolist(), hi.tolist(), n.highway.tolist(), spd, n.oneway.tolist(), strict=True)
+        )
         order = sorted(range(len(rows)), key=rows.__getitem__)
         return [rows[i] for i in order], n.length_m[order]
 

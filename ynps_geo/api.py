@@ -138,9 +138,7 @@ class Result:
     @property
     def notes(self) -> list[Note]:
         """Data-quality notes and assumptions, typed."""
-        counties = sorted(
-            (str(c) for c in self.analysis.counties["county"]), key=len, reverse=True
-        )
+        counties = sorted((str(c) for c in self.analysis.counties["county"]), key=len, reverse=True)
         return [Note.parse(n, counties) for n in self.analysis.notes]
 
     def __repr__(self) -> str:
@@ -314,9 +312,12 @@ def _spec(
         for k in shared_keys:
             if k not in shared:
                 continue
-            if k in _COLUMN_KEYS and isinstance(obj, pd.DataFrame):
-                if not _has_column(obj, shared[k]):
-                    continue
+            if (
+                k in _COLUMN_KEYS
+                and isinstance(obj, pd.DataFrame)
+                and not _has_column(obj, shared[k])
+            ):
+                continue  # an unprefixed column key goes to the frames that have the column
             spec[k] = shared[k]
         spec.update(own)
     path = spec.get("path")
@@ -356,7 +357,7 @@ def _call_text(name: str, kwargs: Mapping[str, Any], layers: Mapping[str, Any]) 
     """The call as YAML-like text for the report's config section."""
     from ynps_geo.io.memory import describe_object
 
-    lines = [f"# ynps_geo.analyze(...) called from Python", f"name: {name}"]
+    lines = ["# ynps_geo.analyze(...) called from Python", f"name: {name}"]
     for key, value in layers.items():
         for v in _layers(value):
             shown = v.get("path") if isinstance(v, Mapping) else v
@@ -390,7 +391,11 @@ def _config(
     overrides = list(options.pop("standards_overrides", None) or [])
     options["progress"] = options.get("progress", True)
     check_options(options, source)
-    v_spec = _spec(villages, "villages", own["villages"], shared, source) if villages is not None else None
+    v_spec = (
+        _spec(villages, "villages", own["villages"], shared, source)
+        if villages is not None
+        else None
+    )
     f_specs = [
         _facility_spec(_spec(f, "facilities", own["facilities"], shared, source), i, source)
         for i, f in enumerate(_layers(facilities))
@@ -400,7 +405,14 @@ def _config(
         raise ConfigError(msg)
     b_spec = None
     if boundaries is not None:
-        b_spec = _spec(boundaries, "boundaries", own["boundaries"], shared, source, ("crs", "layer", "encoding"))
+        b_spec = _spec(
+            boundaries,
+            "boundaries",
+            own["boundaries"],
+            shared,
+            source,
+            ("crs", "layer", "encoding"),
+        )
     r_spec = None
     if roads is not None:
         if isinstance(roads, str | Path):
@@ -582,7 +594,9 @@ def _engine_for(
             net = as_road_network(roads, speeds=options.get("speeds"))
     dem_path = None
     if dem is not None:
-        dem_path = raster_to_file(dem, folder, what="DEM")[0] if is_raster_object(dem) else Path(dem)
+        dem_path = (
+            raster_to_file(dem, folder, what="DEM")[0] if is_raster_object(dem) else Path(dem)
+        )
     fac = destinations.rename(columns={"point_id": "facility_id"})
     inputs = Inputs(
         counties=gpd.GeoDataFrame({"county": ["area"]}, geometry=[geom], crs="EPSG:4326"),
@@ -692,7 +706,12 @@ def travel_times(
     d_pts = _points(destinations, "destinations", d_keys, source)
     with temporary_folder() as tmp:
         setup = _engine_for(
-            o_pts, d_pts, roads=roads, dem=dem, boundary=boundary, options=eng_opts,
+            o_pts,
+            d_pts,
+            roads=roads,
+            dem=dem,
+            boundary=boundary,
+            options=eng_opts,
             folder=Path(tmp),
         )
     scale = 1000.0 if mode == "distance" else 60.0

@@ -97,9 +97,7 @@ def mosaic(result: Any, standard_id: str, *, modes: list[str] | None = None) -> 
     if bad:
         msg = f"standard {standard_id!r} has no surface for mode(s) {bad}; it has {all_modes}"
         raise ValidationError(msg)
-    unit = next(
-        (s.unit or "min" for s in result.standards if s.id == standard_id), "min"
-    )
+    unit = next((s.unit or "min" for s in result.standards if s.id == standard_id), "min")
     parts = [(grid, surf) for grid, surf in result.surfaces.values()]
     if len(parts) == 1:
         grid, surf = parts[0]

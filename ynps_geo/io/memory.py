@@ -120,8 +120,10 @@ def is_raster_object(obj: Any) -> bool:
     if obj is None or isinstance(obj, str | Path):
         return False
     return (
-        hasattr(obj, "read") and hasattr(obj, "crs") and hasattr(obj, "transform")
-    ) or type(obj).__name__ == "DataArray" or isinstance(obj, tuple)
+        (hasattr(obj, "read") and hasattr(obj, "crs") and hasattr(obj, "transform"))
+        or type(obj).__name__ == "DataArray"
+        or isinstance(obj, tuple)
+    )
 
 
 def raster_to_file(obj: Any, folder: str | Path, *, what: str) -> tuple[Path, str]:
@@ -212,9 +214,7 @@ def _band(arr: np.ndarray, what: str) -> np.ndarray:
     return arr
 
 
-def _write(
-    path: Path, arr: np.ndarray, transform: Any, crs: Any, nodata: Any, what: str
-) -> Path:
+def _write(path: Path, arr: np.ndarray, transform: Any, crs: Any, nodata: Any, what: str) -> Path:
     import rasterio
 
     if crs is None:

@@ -69,8 +69,8 @@ from ynps_geo.model.facilities import FacilityClass, classify_osm, classify_type
 __all__ = [
     "CAPACITY_FIELDS",
     "FACILITY_KEYS",
-    "InMemoryLayer",
     "VILLAGE_KEYS",
+    "InMemoryLayer",
     "atomic_write",
     "attach_admin_names",
     "check_within",
