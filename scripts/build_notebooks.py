@@ -90,10 +90,10 @@ QUICKSTART = [
     import osmnx as ox
 
     v = pd.read_csv(data / "villages.csv", dtype={"code": str})
-    villages = gpd.GeoDataFrame(v, geometry=gpd.points_from_xy(v["lon"], v["lat"]), crs="EPSG:4326")
+    villages = gpd.GeoDataFrame(v, geometry=gpd.points_from_xy(v.lon, v.lat), crs="EPSG:4326")
 
     f = pd.read_csv(data / "facilities.csv", dtype={"fid": str})
-    facilities = gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f["lng"], f["lat"]), crs="EPSG:4326")
+    facilities = gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f.lng, f.lat), crs="EPSG:4326")
 
     boundary = gpd.read_file(data / "boundary.geojson")
     G = ox.graph_from_xml(data / "roads.osm", simplify=False, retain_all=True)
@@ -159,9 +159,10 @@ QUICKSTART = [
     """),
     code(
         """
-    print(type(result.villages).__name__, len(result.villages), "villages,", result.villages.crs)
-    result.villages[["village_id", "name", "county", "population", "setting",
-                     "health_15min_minutes", "health_15min_covered", "health_15min_facility"]].head(10)
+    villages_out = result.villages
+    print(type(villages_out).__name__, len(villages_out), "villages,", villages_out.crs)
+    villages_out[["village_id", "name", "county", "population", "setting",
+                  "health_15min_minutes", "health_15min_covered", "health_15min_facility"]].head(10)
     """,
         "villages",
     ),

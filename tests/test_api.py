@@ -89,7 +89,9 @@ def _assert_same(ref: Any, got: ynps_geo.Result, rtol: float = 0.0) -> None:
     ]
 
 
-def test_dataframes_and_paths_equal_the_yaml_route(demo: dict[str, Any]) -> None:
+def test_dataframes_and_paths_equal_the_yaml_route(
+    demo: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     d = demo["dir"]
     villages, facilities, boundary = _frames(d)
     got = _analyze(
@@ -104,6 +106,7 @@ def test_dataframes_and_paths_equal_the_yaml_route(demo: dict[str, Any]) -> None
         **FACILITY_KEYS,
     )
     _assert_same(demo["result"], got)
+    assert "searches" not in capsys.readouterr().err  # progress=False: no bars
     assert isinstance(got, ynps_geo.Result)
     assert {c for c in got.villages.columns if c.startswith("health_15min")} >= {
         "health_15min_minutes",
@@ -372,3 +375,28 @@ def test_travel_times_cutoff_and_bad_mode(demo: dict[str, Any]) -> None:
     pd.testing.assert_frame_equal(cut.reset_index(drop=True), expected)
     with pytest.raises(ValidationError, match="mode 'bike'"):
         ynps_geo.travel_times(v, f, mode="bike", **common)
+
+
+def test_progress_bars_on_request_silent_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import logging
+
+    from ynps_geo.analysis import progress_bar
+
+    items = [1, 2, 3]
+    assert progress_bar(items, "x", enabled=False) is items
+    bar = progress_bar(items, "counties", enabled=True)
+    assert bar is not items and list(bar) == items  # a tqdm.auto bar
+    # auto: only on an interactive terminal, and never with -q (logging above INFO)
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    assert progress_bar(items, "x", enabled=None) is items
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    logger = logging.getLogger("ynps_geo")
+    old = logger.level
+    try:
+        logger.setLevel(logging.ERROR)
+        assert progress_bar(items, "x", enabled=None) is items
+        logger.setLevel(logging.INFO)
+        assert progress_bar(items, "x", enabled=None) is not items
+    finally:
+        logger.setLevel(old)
