@@ -46,26 +46,58 @@ def _standards_for(cfg: AnalysisConfig) -> StandardSet:
 def load_inputs(cfg: AnalysisConfig) -> Inputs:
     """Read every input a config names, all in EPSG:4326.
 
+    The steps: the facility layers (:func:`read_facility_layers`, one table with unique ids),
+    the villages, the counties (:func:`read_counties`, or one study area around the data),
+    the checks of the points against the counties (:func:`check_points_in_area`), the
+    villages' counties (:func:`assign_counties`), the roads (:func:`read_road_network`) and
+    the barriers. A layer's entry may hold a file, a database spec or an object in memory
+    (a frame, a graph; see :mod:`ynps_geo.api`): the same readers run on each.
+
     Villages are assigned to the county polygon that contains them; villages outside every
     county are reported (a warning with their count) and left out.
     """
-    import geopandas as gpd
-    from shapely.geometry import box
-
-    from ynps_geo.io.postgis import spec_is_postgis
-    from ynps_geo.io.vector import (
-        read_boundaries,
-        read_facilities,
-        read_geometries,
-        read_villages,
-    )
+    from ynps_geo.io.vector import read_geometries, read_villages
 
     notes: list[str] = []
-    base = cfg.base_dir
-    villages = read_villages(cfg.villages, base) if cfg.villages else None
+    villages = read_villages(cfg.villages, cfg.base_dir) if cfg.villages else None
+    facilities, layers = read_facility_layers(cfg, notes)
+    counties = read_counties(cfg, villages, facilities, notes)
+    facilities = check_points_in_area(cfg, counties, facilities, layers, villages, notes)
+    if villages is not None:
+        villages = assign_counties(villages, counties, notes)
+    roads = read_road_network(cfg)
+    barriers = None
+    if cfg.barriers:
+        path = cfg.barriers["path"]
+        barriers = read_geometries(
+            path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer")
+        )
+        notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
+    return Inputs(
+        counties=counties,
+        villages=villages,
+        facilities=facilities,
+        roads=roads,
+        dem_path=cfg.dem["path"] if cfg.dem else None,
+        population_path=cfg.population["path"] if cfg.population else None,
+        notes=notes,
+        barriers=barriers,
+    )
+
+
+def read_facility_layers(cfg: AnalysisConfig, notes: list[str]) -> tuple[Any, list[Any]]:
+    """Every facility layer, and all of them in one table whose ``facility_id`` is unique.
+
+    A duplicated id (the same code in two registers) becomes ``<source>:<id>``. Unknown
+    types and rows without coordinates are added to ``notes``.
+    """
+    import geopandas as gpd
+
+    from ynps_geo.io.vector import read_facilities
+
     layers = []
     for spec in cfg.facilities:
-        f = read_facilities(spec, base)
+        f = read_facilities(spec, cfg.base_dir)
         unknown = f.attrs.get("unknown_types") or {}
         if unknown:
             total = sum(unknown.values())
@@ -89,29 +121,60 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             + ":"
             + facilities.loc[dup, "facility_id"].astype(str)
         )
+    return facilities, layers
+
+
+def read_counties(
+    cfg: AnalysisConfig, villages: Any | None, facilities: Any, notes: list[str]
+) -> Any:
+    """The county polygons of ``boundary``, or one study area when the config has none.
+
+    Without a boundary the study area is the population raster's extent, else the hull of
+    the villages (or facilities) grown by 0.02 degrees; a note says so.
+    """
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from ynps_geo.io.postgis import spec_is_postgis
+    from ynps_geo.io.vector import read_boundaries
+
     if cfg.boundary:
         b = cfg.boundary
-        counties = read_boundaries(
+        return read_boundaries(
             b if spec_is_postgis(b) else b["path"],
             crs=b.get("crs"),
             name_field=b.get("name_field"),
             layer=b.get("layer"),
             encoding=b.get("encoding"),
         )
-    else:
-        pts = villages.geometry if villages is not None else facilities.geometry
-        hull = pts.union_all().convex_hull.buffer(0.02)
-        if cfg.population:
-            import rasterio
-            from rasterio.warp import transform_bounds
+    pts = villages.geometry if villages is not None else facilities.geometry
+    hull = pts.union_all().convex_hull.buffer(0.02)
+    if cfg.population:
+        import rasterio
+        from rasterio.warp import transform_bounds
 
-            with rasterio.open(cfg.population["path"]) as src:
-                hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
-        counties = gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
-        notes.append(
-            "no boundary given: the study area is the population raster's extent "
-            "(or the villages' hull)"
-        )
+        with rasterio.open(cfg.population["path"]) as src:
+            hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
+    notes.append(
+        "no boundary given: the study area is the population raster's extent "
+        "(or the villages' hull)"
+    )
+    return gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
+
+
+def check_points_in_area(
+    cfg: AnalysisConfig,
+    counties: Any,
+    facilities: Any,
+    layers: list[Any],
+    villages: Any | None,
+    notes: list[str],
+) -> Any:
+    """GCJ-02 offsets against the boundary, and facilities beyond the counties' margin.
+
+    Returns the facilities, without those beyond the margin when ``outside_facilities:
+    drop``; notes record both checks.
+    """
     from ynps_geo.io.vector import check_within, warn_if_gcj_offset
 
     if cfg.boundary:
@@ -137,59 +200,53 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             f"the counties and their {margin / 1000:g} km margin "
             f"({cfg.options.get('outside_facilities', 'keep')})"
         )
-    if villages is not None:
-        joined = gpd.sjoin(
-            villages, counties[["county", "geometry"]], how="left", predicate="within"
+    return facilities
+
+
+def assign_counties(villages: Any, counties: Any, notes: list[str]) -> Any:
+    """Villages with the ``county`` whose polygon holds them; those outside every county
+    are left out with a warning and a note."""
+    import geopandas as gpd
+
+    joined = gpd.sjoin(villages, counties[["county", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    if "county_left" in joined:
+        joined["county"] = joined["county_right"]
+        joined = joined.drop(columns=["county_left", "county_right"])
+    villages = villages.assign(county=joined["county"].to_numpy())
+    outside = villages["county"].isna()
+    if outside.any():
+        ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
+        msg = (
+            f"{int(outside.sum())} villages lie outside every county boundary and are left "
+            f"out (e.g. {ids}); check their coordinates and CRS"
         )
-        joined = joined[~joined.index.duplicated(keep="first")]
-        if "county_left" in joined:
-            joined["county"] = joined["county_right"]
-            joined = joined.drop(columns=["county_left", "county_right"])
-        villages = villages.assign(county=joined["county"].to_numpy())
-        outside = villages["county"].isna()
-        if outside.any():
-            ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
-            msg = (
-                f"{int(outside.sum())} villages lie outside every county boundary and are left "
-                f"out (e.g. {ids}); check their coordinates and CRS"
-            )
-            warnings.warn(msg, DataQualityWarning, stacklevel=2)
-            notes.append(msg)
-            villages = villages[~outside].reset_index(drop=True)
-    roads = None
-    if cfg.roads and not isinstance(cfg.roads["path"], str | Path):
+        warnings.warn(msg, DataQualityWarning, stacklevel=3)
+        notes.append(msg)
+        villages = villages[~outside].reset_index(drop=True)
+    return villages
+
+
+def read_road_network(cfg: AnalysisConfig) -> Any:
+    """The roads of the config: a file read by :func:`ynps_geo.io.osm.read_roads`, or a
+    graph / RoadNetwork held in memory (:func:`ynps_geo.io.memory.as_road_network`)."""
+    if not cfg.roads:
+        return None
+    if not isinstance(cfg.roads["path"], str | Path):
         from ynps_geo.io.memory import as_road_network
 
-        roads = as_road_network(cfg.roads["path"], speeds=cfg.options.get("speeds"))
-    elif cfg.roads:
-        from ynps_geo.io.osm import read_roads
+        return as_road_network(cfg.roads["path"], speeds=cfg.options.get("speeds"))
+    from ynps_geo.io.osm import read_roads
 
-        r = cfg.roads
-        roads = read_roads(
-            r["path"],
-            class_field=r.get("class_field"),
-            speed_field=r.get("speed_field"),
-            oneway_field=r.get("oneway_field"),
-            layer=r.get("layer"),
-            crs=r.get("crs"),
-            speeds=cfg.options.get("speeds"),
-        )
-    barriers = None
-    if cfg.barriers:
-        path = cfg.barriers["path"]
-        barriers = read_geometries(
-            path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer")
-        )
-        notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
-    return Inputs(
-        counties=counties,
-        villages=villages,
-        facilities=facilities,
-        roads=roads,
-        dem_path=cfg.dem["path"] if cfg.dem else None,
-        population_path=cfg.population["path"] if cfg.population else None,
-        notes=notes,
-        barriers=barriers,
+    r = cfg.roads
+    return read_roads(
+        r["path"],
+        class_field=r.get("class_field"),
+        speed_field=r.get("speed_field"),
+        oneway_field=r.get("oneway_field"),
+        layer=r.get("layer"),
+        crs=r.get("crs"),
+        speeds=cfg.options.get("speeds"),
     )
 
 
