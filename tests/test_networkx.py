@@ -39,7 +39,15 @@ def test_osmnx_graph_equals_the_osm_reader(osm_file: Path) -> None:
         hi = np.where(n.oneway, b, np.maximum(a, b))
         spd = np.nan_to_num(n.speed_kmh, nan=-1).tolist()
         rows = list(
-            zip(lo.tolist(), hi.tolist(), n.highway.tolist(), spd, n.oneway.tolist(), strict=True)
+            zip(
+                lo.tolist(),
+                hi.tolist(),
+                n.highway.tolist(),
+                spd,
+                n.oneway.tolist(),
+                n.grade_separated.tolist(),
+                strict=True,
+            )
         )
         order = sorted(range(len(rows)), key=rows.__getitem__)
         return [rows[i] for i in order], n.length_m[order]
@@ -111,3 +119,20 @@ def test_plain_networkx_graphs_and_projected_crs() -> None:
         bad.add_node(2, x=500100.0, y=2800000.0)
         bad.add_edge(1, 2)
         RoadNetwork.from_networkx(bad)
+
+
+def test_bridges_tunnels_and_layers_are_grade_separated() -> None:
+    g = nx.MultiDiGraph(crs="EPSG:4326")
+    for k in range(6):
+        g.add_node(k, x=100.0 + 0.01 * k, y=25.0)
+    g.add_edge(0, 1, highway="primary", oneway=True, bridge="yes", length=1000.0)
+    g.add_edge(1, 2, highway="primary", oneway=True, tunnel="yes", length=1000.0)
+    g.add_edge(2, 3, highway="primary", oneway=True, layer="-1", length=1000.0)
+    g.add_edge(3, 4, highway="primary", oneway=True, bridge="no", layer="0", length=1000.0)
+    g.add_edge(4, 5, highway="primary", oneway=True, length=1000.0, maxspeed="30")
+    net = RoadNetwork.from_networkx(g)
+    assert net.grade_separated.tolist() == [True, True, True, False, False]
+    assert net.speed_kmh[-1] == 30.0  # maxspeed caps the class speed
+    assert net.speed_kmh[0] > 30.0
+    back = RoadNetwork.from_networkx(net.to_networkx())
+    assert back.grade_separated.tolist() == net.grade_separated.tolist()

@@ -159,7 +159,8 @@ def test_tiny_osm_topology_and_tags(tmp_path: Path) -> None:
     assert i[2] != i[6]  # same place, different nodes
     g = net.to_scipy("drive")
     d = dijkstra(g, indices=i[1])
-    expect = (seg(1, 2) + seg(2, 3)) / (20 / 3.6) + seg(3, 7) / (60 / 3.6) + seg(7, 5) / (35 / 3.6)
+    # maxspeed=60 is a limit: the tertiary road is driven at its class speed, 30
+    expect = (seg(1, 2) + seg(2, 3)) / (20 / 3.6) + seg(3, 7) / (30 / 3.6) + seg(7, 5) / (35 / 3.6)
     assert d[i[5]] == pytest.approx(expect)  # no short cut over the bridge
     # the bridge end 4 is only reached over the bridge from 5, not from node 2 below it
     assert d[i[4]] == pytest.approx(d[i[5]] + (seg(5, 6) + seg(6, 4)) / (45 / 3.6))
@@ -168,8 +169,42 @@ def test_tiny_osm_topology_and_tags(tmp_path: Path) -> None:
     w = dijkstra(net.to_scipy("walk"), indices=i[5])
     assert w[i[1]] == pytest.approx((seg(5, 8) + seg(8, 1)) / (5 / 3.6))
     e = int(np.flatnonzero(net.highway == "tertiary")[0])
-    assert net.speed_kmh[e] == 60
+    assert net.speed_kmh[e] == 30
+    # the bridge is off the ground, the rest is not
+    assert net.grade_separated[net.highway == "primary"].all()
+    assert not net.grade_separated[net.highway != "primary"].any()
     assert np.isnan(net.speed_kmh[net.highway == "footway"]).all()
+
+
+@needs_osmium
+def test_osm_speed_is_class_speed_capped_by_maxspeed_and_access_precedence(
+    tmp_path: Path,
+) -> None:
+    ways = [
+        (30, [1, 2], {"highway": "tertiary", "maxspeed": "20"}),  # 20 < 30: capped
+        (31, [2, 3], {"highway": "tertiary", "maxspeed": "80"}),  # a limit, not a speed
+        (32, [3, 7], {"highway": "service", "access": "no", "motorcar": "yes"}),
+        (33, [7, 5], {"highway": "service", "motor_vehicle": "no", "motorcar": "yes"}),
+        (34, [5, 8], {"highway": "service", "vehicle": "no", "motor_vehicle": "yes"}),
+        (35, [8, 1], {"highway": "service", "motorcar": "no", "vehicle": "yes"}),
+        (36, [4, 6], {"highway": "service", "tunnel": "yes", "layer": "-1"}),
+        (37, [6, 5], {"highway": "service", "covered": "yes"}),
+        (38, [1, 4], {"highway": "service", "layer": "1"}),
+        (39, [2, 4], {"highway": "service", "bridge": "no", "layer": "0"}),
+    ]
+    net = read_roads(write_osm(tmp_path, ways), speeds={"tertiary": 30, "service": 15})
+    ids = [(int(net.node_id[a]), int(net.node_id[b])) for a, b in zip(net.u, net.v, strict=True)]
+    e = {pair: k for k, pair in enumerate(ids)}
+    assert net.speed_kmh[e[(1, 2)]] == 20
+    assert net.speed_kmh[e[(2, 3)]] == 30
+    # motorcar over motor_vehicle over vehicle over access
+    assert net.speed_kmh[e[(3, 7)]] == 15
+    assert net.speed_kmh[e[(7, 5)]] == 15
+    assert net.speed_kmh[e[(5, 8)]] == 15
+    assert np.isnan(net.speed_kmh[e[(8, 1)]])
+    sep = {pair: bool(net.grade_separated[k]) for pair, k in e.items()}
+    assert sep[(4, 6)] and sep[(6, 5)] and sep[(1, 4)]
+    assert not sep[(2, 4)] and not sep[(1, 2)]
 
 
 @needs_osmium

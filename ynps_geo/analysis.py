@@ -58,7 +58,7 @@ class Options:
 
     resolution_m: float = field(default_factory=lambda: settings.raster_resolution_m)
     margin_m: float = field(default_factory=lambda: settings.analysis_margin_m)
-    connectivity: int = 8
+    connectivity: int = 16  # why: benchmarks/bench_connectivity.py
     walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
     offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
     isochrones: bool = True
@@ -356,6 +356,8 @@ def analyze_county(
     inputs: Inputs,
     standards: Sequence[PlanStandard],
     options: Options,
+    *,
+    setup: CountySetup | None = None,
 ) -> CountyResult:
     """Travel times, covered flags and isochrones for one county.
 
@@ -377,6 +379,10 @@ def analyze_county(
     standards : sequence of PlanStandard
         Circle standards to evaluate.
     options : Options
+    setup : CountySetup, optional
+        The county's engine, already built (default: built here with
+        :func:`build_county_engine`); :mod:`ynps_geo.scenario` passes one shared by a
+        baseline and a scenario.
 
     Returns
     -------
@@ -387,7 +393,8 @@ def analyze_county(
     import geopandas as gpd
 
     t0 = time.perf_counter()
-    setup = build_county_engine(county, geom_wgs84, inputs, options)
+    if setup is None:
+        setup = build_county_engine(county, geom_wgs84, inputs, options)
     engine, grid, geom_m = setup.engine, setup.grid, setup.geom_m
     fac, vil = setup.facilities, setup.villages
     notes = list(setup.notes)

@@ -1,4 +1,4 @@
-"""Command line: ``ynps-geo demo | analyze | report | sites | standards | fetch``.
+"""Command line: ``ynps-geo demo | analyze | report | compare | sites | standards | fetch``.
 
 Each command parses its options and calls one workflow (or one download function).
 """
@@ -32,7 +32,20 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("analyze", help="run the full analysis described by a YAML config")
     a.add_argument("config", type=Path, help="analysis config (YAML)")
     a.add_argument("--out", required=True, type=Path, help="output folder")
+    a.add_argument(
+        "--scenario",
+        type=Path,
+        help="planned facilities (a YAML of facility layers, or the 'sites' command's output "
+        "as is): baseline, scenario and gain side by side",
+    )
     _county_options(a)
+    c = sub.add_parser(
+        "compare",
+        help="what changed between two runs (output folders of analyze, or dated report folders)",
+    )
+    c.add_argument("before", type=Path, help="the earlier run's folder")
+    c.add_argument("after", type=Path, help="the later run's folder")
+    c.add_argument("--out", required=True, type=Path, help="folder for the comparison report")
     r = sub.add_parser(
         "report",
         help="scheduled report: the analysis into a dated subfolder of --out, atomically, "
@@ -41,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("config", type=Path, help="analysis config (YAML)")
     r.add_argument("--out", required=True, type=Path, help="folder of dated reports")
     r.add_argument("--no-cache", action="store_true", help="recompute even if inputs are unchanged")
+    r.add_argument(
+        "--stamp",
+        help="name of the dated folder (default today, YYYY-MM-DD); a report compares itself "
+        "with the latest earlier one",
+    )
     _county_options(r)
     r.add_argument("--log", type=Path, help="log file (default OUT/ynps-geo.log)")
     t = sub.add_parser(
@@ -204,7 +222,22 @@ def _sites(args: argparse.Namespace, workflows: Any) -> int:
     if args.out:
         from ynps_geo.io.vector import write_layer
 
+        # the standard sited for travels with the sites, so that `analyze --scenario` reads
+        # the file as a facility layer as it is
+        sites = sites.assign(standard_id=args.standard)
         write_layer(sites, args.out, layer="sites" if args.out.suffix == ".gpkg" else None)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ynps_geo.compare import compare
+    from ynps_geo.report.changes import summary_lines, write_comparison
+
+    comp = compare(args.before, args.after)
+    written = write_comparison(comp, args.out)
+    for line in summary_lines(comp, "en"):
+        print(line)
+    print(f"wrote {', '.join(str(p) for p in written.values())}")
     return 0
 
 
@@ -232,6 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "sites":
             return _sites(args, workflows)
+        if args.command == "compare":
+            return _compare(args)
         target = args.out
         if args.command == "demo":
             result = workflows.demo(args.out, seed=args.seed, progress=log.info)
@@ -242,11 +277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.out,
                 progress=log.info,
                 use_cache=not args.no_cache,
+                stamp=args.stamp,
                 options=_overrides(args),
             )
         else:
             result = workflows.analyze(
-                args.config, args.out, progress=log.info, options=_overrides(args)
+                args.config,
+                args.out,
+                progress=log.info,
+                options=_overrides(args),
+                scenario=args.scenario,
             )
         log.info(
             "wrote %s in %.1f s",

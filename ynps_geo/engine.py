@@ -33,6 +33,7 @@ import numpy as np
 from ynps_geo import settings
 from ynps_geo.errors import ValidationError
 from ynps_geo.model.grid import GridSpec
+from ynps_geo.network import MIN_WEIGHT
 
 if TYPE_CHECKING:
     from ynps_geo.network import RoadNetwork
@@ -42,11 +43,14 @@ CSR = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _coo_to_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> CSR:
-    order = np.lexsort((v, u))
-    u, v, w = u[order], v[order], w[order]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(u, minlength=n), out=indptr[1:])
-    return indptr, v.astype(np.int64), w.astype(np.float64)
+    from ynps_geo._kernels.csr import coo_to_csr
+
+    return coo_to_csr(
+        int(n),
+        np.ascontiguousarray(u, dtype=np.int64),
+        np.ascontiguousarray(v, dtype=np.int64),
+        np.ascontiguousarray(w, dtype=np.float64),
+    )
 
 
 def _csr_to_coo(
@@ -70,6 +74,54 @@ class Points:
 
 
 @dataclass
+class Access:
+    """The road network as the engine uses it: split wherever the terrain boards it.
+
+    Nodes ``0..n_orig-1`` are the network's own nodes; the rest are virtual nodes on its
+    edges: the nearest point of the edge to the centre of each grid cell the edge crosses,
+    and to each village and facility within reach. Every edge is cut at its virtual nodes,
+    so a road is boarded where it passes, never only at its OSM nodes.
+
+    Legs are straight walks costed with Tobler's function on the DEM along the leg (seconds,
+    ``fwd`` in the direction named first, ``bwd`` back) and their horizontal length in metres.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    length_m: np.ndarray
+    parent: np.ndarray  # the network edge each split edge belongs to
+    # cell <-> road node legs
+    cell: np.ndarray
+    cell_node: np.ndarray
+    cell_fwd: np.ndarray
+    cell_bwd: np.ndarray
+    cell_len: np.ndarray
+    # point <-> road node legs (points: villages first, then facilities)
+    pt: np.ndarray
+    pt_node: np.ndarray
+    pt_fwd: np.ndarray
+    pt_bwd: np.ndarray
+    pt_len: np.ndarray
+    # point <-> cell legs
+    pc_pt: np.ndarray
+    pc_cell: np.ndarray
+    pc_fwd: np.ndarray
+    pc_bwd: np.ndarray
+    pc_len: np.ndarray
+
+    @property
+    def n_nodes(self) -> int:
+        """Road nodes, the network's and the virtual ones."""
+        return len(self.x)
+
+
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0, dtype=np.float64)
+
+
+@dataclass
 class TravelEngine:
     """Travel times on one county's grid, roads and points.
 
@@ -85,11 +137,15 @@ class TravelEngine:
     connectivity: int = 8
     walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
     offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
-    connector_k: int = 3
+    connector_k: int = 4
+    road_reach_m: float = field(default_factory=lambda: settings.road_reach_m)
     barrier: np.ndarray | None = None
     max_slope_deg: float | None = None
     _graphs: dict[str, CSR] = field(default_factory=dict)
+    _road_nodes: dict[str, np.ndarray] = field(default_factory=dict)
+    _grid_cache: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     _graphs_key: tuple[object, ...] = ()
+    _access: Access | None = None
     _road_xy: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ construction
@@ -122,15 +178,12 @@ class TravelEngine:
         if dem.shape != grid.shape:
             msg = f"DEM shape {dem.shape} does not match the analysis grid {grid.shape}"
             raise ValidationError(msg)
-        n_roads = 0 if roads is None else int(roads.n_nodes)
         villages = Points(np.asarray(village_xy[0], float), np.asarray(village_xy[1], float))
         facilities = Points(np.asarray(facility_xy[0], float), np.asarray(facility_xy[1], float))
-        villages.first_node = grid.size + n_roads
-        facilities.first_node = villages.first_node + len(villages)
         eng = cls(
             grid, np.asarray(dem, dtype=np.float64), roads, villages, facilities, connectivity
         )
-        if roads is not None and n_roads:
+        if roads is not None and roads.n_nodes:
             from pyproj import Transformer
 
             tr = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
@@ -139,21 +192,22 @@ class TravelEngine:
         return eng
 
     @property
-    def n_nodes(self) -> int:
-        """Number of graph nodes: cells, road nodes, villages, facilities."""
-        return self.facilities.first_node + len(self.facilities)
-
-    @property
     def n_road_nodes(self) -> int:
-        """Number of road nodes."""
-        return 0 if self._road_xy is None else len(self._road_xy[0])
+        """Number of road nodes, the network's own and the virtual ones on its edges."""
+        return 0 if self._road_xy is None else self.access().n_nodes
 
     def _offroad_mps(self) -> float:
         """Off-road walking speed on flat ground (Tobler at slope 0 times the off-path factor)."""
         return 6.0 * np.exp(-3.5 * 0.05) * self.offroad_factor / 3.6
 
     def _grid_edges(self, mode: str) -> tuple[np.ndarray, ...]:
-        """Forward edges between grid cells: seconds of walking, or metres."""
+        """Forward edges between grid cells: seconds of walking, or metres (cached)."""
+        key = "distance" if mode == "distance" else "walk"
+        if key not in self._grid_cache:
+            self._grid_cache[key] = self._make_grid_edges(key)
+        return self._grid_cache[key]
+
+    def _make_grid_edges(self, mode: str) -> tuple[np.ndarray, ...]:
         from ynps_geo import terrain
 
         res = self.grid.res
@@ -213,109 +267,339 @@ class TravelEngine:
         cell[np.flatnonzero(stuck)[close]] = (r * g.width + c)[close]
         return cell
 
-    def _leg_cost(self, d_m: np.ndarray, mode: str) -> np.ndarray:
-        if mode == "distance":
-            return d_m
-        return d_m / self._offroad_mps()
+    # ------------------------------------------------------------------ legs and access
+    def _legs(
+        self,
+        ax: np.ndarray,
+        ay: np.ndarray,
+        bx: np.ndarray,
+        by: np.ndarray,
+        check: np.ndarray | bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Straight walking legs ``a -> b``: seconds forward and back, length, validity."""
+        from ynps_geo._kernels.legs import leg_costs
 
-    def _road_edges(self, mode: str) -> tuple[np.ndarray, ...]:
-        roads = self.roads
-        base = self.grid.size
-        if roads is None or self._road_xy is None:
-            e = np.zeros(0, dtype=np.int64)
-            return e, e, np.zeros(0)
-        if mode == "distance":
-            ip, ix, w = roads.to_csr(mode="walk", weight="length")
-        elif mode == "walk":
-            ip, ix, w = roads.to_csr(
-                mode="walk", weight="time", walking_speed_kmh=self.walking_speed_kmh
-            )
-        else:
-            ipd, ixd, wd = roads.to_csr(mode="drive", weight="time")
-            ipw, ixw, ww = roads.to_csr(
-                mode="walk", weight="time", walking_speed_kmh=self.walking_speed_kmh
-            )
-            ud, vd, wd = _csr_to_coo(ipd, ixd, wd)
-            uw, vw, ww = _csr_to_coo(ipw, ixw, ww)
-            u = np.concatenate([ud, uw])
-            v = np.concatenate([vd, vw])
-            w = np.concatenate([wd, ww])
-            return u + base, v + base, w
-        u, v, w = _csr_to_coo(ip, ix, w)
-        return u + base, v + base, w
-
-    def _link_edges(self, mode: str) -> tuple[np.ndarray, ...]:
-        """Road node <-> its cell, and village/facility legs (forward direction)."""
-        us: list[np.ndarray] = []
-        vs: list[np.ndarray] = []
-        ws: list[np.ndarray] = []
+        n = len(ax)
+        chk = np.broadcast_to(np.asarray(check, dtype=bool), (n,)).copy()
         g = self.grid
-        tree = None
-        if self._road_xy is not None:
-            rx, ry = self._road_xy
-            cell = self._cell_of(rx, ry)
-            ok = cell >= 0
-            r_idx = np.nonzero(ok)[0]
-            cx, cy = g.centres(cell[ok] // g.width, cell[ok] % g.width)
-            cost = self._leg_cost(np.hypot(rx[ok] - cx, ry[ok] - cy), mode)
-            nodes = r_idx + g.size
-            us += [nodes, cell[ok]]
-            vs += [cell[ok], nodes]
-            ws += [cost, cost]
-            if len(rx):
-                from scipy.spatial import cKDTree
+        if self.max_slope_deg is None or self.max_slope_deg >= 90.0:
+            tan_max = np.inf
+        else:
+            tan_max = float(np.tan(np.radians(self.max_slope_deg)))
+        spm = 3.6 / (6.0 * float(self.offroad_factor))
+        fwd, bwd, ok = leg_costs(
+            np.ascontiguousarray(ax, dtype=np.float64),
+            np.ascontiguousarray(ay, dtype=np.float64),
+            np.ascontiguousarray(bx, dtype=np.float64),
+            np.ascontiguousarray(by, dtype=np.float64),
+            chk,
+            self.dem,
+            self._passable().reshape(g.shape),
+            g.x0,
+            g.y0,
+            g.res,
+            spm,
+            tan_max,
+        )
+        return fwd, bwd, np.hypot(bx - ax, by - ay), ok
 
-                tree = cKDTree(np.column_stack([rx, ry]))
-        for pts, outgoing in ((self.villages, True), (self.facilities, False)):
-            if not len(pts):
-                continue
-            ids = np.arange(len(pts), dtype=np.int64) + pts.first_node
-            cell = self._snap_cells(pts.x, pts.y)
-            ok = cell >= 0
-            cx, cy = g.centres(cell[ok] // g.width, cell[ok] % g.width)
-            cost = self._leg_cost(np.hypot(pts.x[ok] - cx, pts.y[ok] - cy), mode)
-            a, b = (ids[ok], cell[ok]) if outgoing else (cell[ok], ids[ok])
-            us.append(a)
-            vs.append(b)
-            ws.append(cost)
-            if tree is not None:
-                k = min(self.connector_k, tree.n)
-                dist, idx = tree.query(np.column_stack([pts.x, pts.y]), k=k)
-                dist = np.asarray(dist).reshape(len(pts), -1)
-                idx = np.asarray(idx).reshape(len(pts), -1)
-                near = dist <= max(2.0 * g.res, 1.0)
-                # a point with no passable cell (outside the grid) walks straight to its
-                # nearest road node, however far; the others reach farther roads over the
-                # terrain, which respects slopes and barriers
-                near[:, 0] |= ~ok
-                rows = np.repeat(ids, idx.shape[1]).reshape(idx.shape)[near]
-                rn = idx[near] + g.size
-                c = self._leg_cost(dist[near], mode)
-                a, b = (rows, rn) if outgoing else (rn, rows)
-                us.append(a)
-                vs.append(b)
-                ws.append(c)
-        if not us:
-            e = np.zeros(0, dtype=np.int64)
-            return e, e, np.zeros(0)
-        return np.concatenate(us), np.concatenate(vs), np.concatenate(ws)
+    def _point_cell_legs(self, px: np.ndarray, py: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Legs from each point to the cells around it (its own and the 8 next to it).
+
+        A point on an impassable cell joins the nearest passable cell instead (within
+        ``settings.max_snap_distance_m``); its own cell is always joined, the others only by
+        legs that cross no barrier and no cliff.
+        """
+        g = self.grid
+        own = self._cell_of(px, py)
+        snapped = self._snap_cells(px, py)
+        idx = np.arange(len(px), dtype=np.int64)
+        pts = [idx[snapped >= 0]]
+        cells = [snapped[snapped >= 0]]
+        check = [np.zeros(int((snapped >= 0).sum()), dtype=bool)]
+        has = own >= 0
+        r0, c0 = own[has] // g.width, own[has] % g.width
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                if dr == 0 and dc == 0:
+                    continue
+                r, c = r0 + dr, c0 + dc
+                inside = g.inside(r, c)
+                pts.append(idx[has][inside])
+                cells.append((r * g.width + c)[inside])
+                check.append(np.ones(int(inside.sum()), dtype=bool))
+        pt = np.concatenate(pts)
+        cell = np.concatenate(cells)
+        chk = np.concatenate(check)
+        keep = self._passable()[cell]
+        pt, cell, chk = pt[keep], cell[keep], chk[keep]
+        cx, cy = g.centres(cell // g.width, cell % g.width)
+        fwd, bwd, length, ok = self._legs(px[pt], py[pt], cx, cy, chk)
+        return pt[ok], cell[ok], fwd[ok], bwd[ok], length[ok]
+
+    def access(self) -> Access:
+        """The split road network and every leg joining it to the grid and the points.
+
+        Built once per engine and setting (see :meth:`graph`).
+        """
+        if self._access is None:
+            self._access = self._build_access()
+        return self._access
+
+    def _build_access(self) -> Access:
+        from ynps_geo._kernels.legs import segment_cells
+        from ynps_geo.model.modes import NO_WALK_CLASSES
+        from ynps_geo.network import class_mask
+
+        g = self.grid
+        px = np.r_[self.villages.x, self.facilities.x]
+        py = np.r_[self.villages.y, self.facilities.y]
+        pc = self._point_cell_legs(px, py)
+        roads = self.roads
+        if roads is None or self._road_xy is None or roads.n_edges == 0:
+            rx = np.zeros(0) if self._road_xy is None else self._road_xy[0]
+            ry = np.zeros(0) if self._road_xy is None else self._road_xy[1]
+            e_i, e_f = _EMPTY_I, _EMPTY_F
+            return Access(
+                rx, ry, e_i, e_i, e_f, e_i,
+                e_i, e_i, e_f, e_f, e_f,
+                e_i, e_i, e_f, e_f, e_f,
+                *pc,
+            )  # fmt: skip
+        rx, ry = self._road_xy
+        n_orig = len(rx)
+        eu, ev = roads.u, roads.v
+        ax, ay, bx, by = rx[eu], ry[eu], rx[ev], ry[ev]
+        seg_len = np.hypot(bx - ax, by - ay)
+        # edges the terrain may board: on the ground, and walkable (not an expressway)
+        ground = ~roads.grade_separated & ~class_mask(roads.highway, NO_WALK_CLASSES)
+        ground &= seg_len > 0
+
+        # 1. cells crossed by each ground edge, joined at the nearest point of the edge
+        gi = np.flatnonzero(ground)
+        fx0, fy0 = (ax[gi] - g.x0) / g.res, (g.y0 - ay[gi]) / g.res
+        fx1, fy1 = (bx[gi] - g.x0) / g.res, (g.y0 - by[gi]) / g.res
+        seg, cell = segment_cells(fx0, fy0, fx1, fy1, g.height, g.width)
+        edge_c = gi[seg]
+        passable = self._passable()
+        keep = passable[cell]
+        edge_c, cell = edge_c[keep], cell[keep]
+        ccx, ccy = g.centres(cell // g.width, cell % g.width)
+        t_c = _project(ccx, ccy, ax[edge_c], ay[edge_c], bx[edge_c], by[edge_c])
+
+        # 2. villages and facilities: the nearest points of the nearest ground edges
+        pt_p, edge_p, t_p, must = self._point_edges(px, py, ax, ay, bx, by, ground)
+
+        # 3. split the edges at those points
+        split_e = np.r_[edge_c, edge_p]
+        split_t = np.r_[t_c, t_p]
+        node_of, x, y, su, sv, slen, parent = _split_edges(
+            n_orig, rx, ry, eu, ev, roads.length_m, seg_len, split_e, split_t
+        )
+        node_c = node_of[: len(edge_c)]
+        node_p = node_of[len(edge_c) :]
+
+        # 4. legs: cell centre <-> its point on the road; point <-> its point on the road
+        c_fwd, c_bwd, c_len, c_ok = self._legs(ccx, ccy, x[node_c], y[node_c], True)
+        cell_keep = c_ok
+        # ends of ways off the ground (a bridge or tunnel that stops) meet the terrain there
+        deg_all = np.bincount(np.r_[eu, ev], minlength=n_orig)
+        on_ground = np.zeros(n_orig, dtype=bool)
+        on_ground[eu[ground]] = True
+        on_ground[ev[ground]] = True
+        lone = np.flatnonzero((deg_all == 1) & ~on_ground)
+        lone_cell = self._cell_of(rx[lone], ry[lone])
+        lone, lone_cell = lone[lone_cell >= 0], lone_cell[lone_cell >= 0]
+        lx, ly = g.centres(lone_cell // g.width, lone_cell % g.width)
+        l_fwd, l_bwd, l_len, _ = self._legs(lx, ly, rx[lone], ry[lone], False)
+
+        p_fwd, p_bwd, p_len, p_ok = self._legs(px[pt_p], py[pt_p], x[node_p], y[node_p], ~must)
+        return Access(
+            x,
+            y,
+            su,
+            sv,
+            slen,
+            parent,
+            np.r_[cell[cell_keep], lone_cell],
+            np.r_[node_c[cell_keep], lone],
+            np.r_[c_fwd[cell_keep], l_fwd],
+            np.r_[c_bwd[cell_keep], l_bwd],
+            np.r_[c_len[cell_keep], l_len],
+            pt_p[p_ok],
+            node_p[p_ok],
+            p_fwd[p_ok],
+            p_bwd[p_ok],
+            p_len[p_ok],
+            *pc,
+        )
+
+    def _point_edges(
+        self,
+        px: np.ndarray,
+        py: np.ndarray,
+        ax: np.ndarray,
+        ay: np.ndarray,
+        bx: np.ndarray,
+        by: np.ndarray,
+        ground: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """For each point, the ground edges it walks straight to, and where on them.
+
+        The ``connector_k`` nearest edges within ``road_reach_m`` of the nearest one plus a
+        cell, and the nearest drivable edge within reach. A point outside the grid walks to
+        its nearest edge however far (``must``: the leg is not checked against the grid).
+
+        Returns
+        -------
+        point, edge, t, must : arrays, one row per leg
+        """
+        import shapely
+
+        gi = np.flatnonzero(ground)
+        if not len(px) or not gi.size:
+            return _EMPTY_I, _EMPTY_I, _EMPTY_F, np.zeros(0, dtype=bool)
+        lines = shapely.linestrings(
+            np.stack([np.c_[ax[gi], ay[gi]], np.c_[bx[gi], by[gi]]], axis=1)
+        )
+        tree = shapely.STRtree(lines)
+        pts = shapely.points(px, py)
+        outside = self._snap_cells(px, py) < 0
+        reach = float(self.road_reach_m)
+        (qp, _qe), qd = tree.query_nearest(pts, return_distance=True, all_matches=False)
+        nearest = np.full(len(px), np.inf)
+        nearest[qp] = qd
+        within = (nearest <= reach) | outside
+        band = np.where(within, nearest + self.grid.res, -1.0)
+        sel = np.flatnonzero(within)
+        pp, ee = tree.query(pts[sel], predicate="dwithin", distance=band[sel])
+        pp = sel[pp]
+        # the nearest drivable ground edge too, so that boarding a car is a straight walk
+        drive_ok = self.roads.edge_mask("drive")[gi] if self.roads is not None else None
+        extra_p, extra_e = _EMPTY_I, _EMPTY_I
+        if drive_ok is not None and drive_ok.any() and not drive_ok.all():
+            di = np.flatnonzero(drive_ok)
+            dtree = shapely.STRtree(lines[di])
+            (dp, de), dd = dtree.query_nearest(pts, return_distance=True, all_matches=False)
+            ok = (dd <= reach) | outside[dp]
+            extra_p, extra_e = dp[ok], di[de[ok]]
+        flag = np.r_[np.zeros(len(pp), dtype=bool), np.ones(len(extra_p), dtype=bool)]
+        pp = np.r_[pp, extra_p]
+        ee = np.r_[ee, extra_e]
+        e = gi[ee]
+        t = _project(px[pp], py[pp], ax[e], ay[e], bx[e], by[e])
+        fx = ax[e] + t * (bx[e] - ax[e])
+        fy = ay[e] + t * (by[e] - ay[e])
+        d = np.hypot(fx - px[pp], fy - py[pp])
+        # per point: its k nearest edges, and the nearest drivable one (listed first among
+        # duplicates, so that dropping duplicates keeps its flag)
+        order = np.lexsort((~flag, e, d, pp))
+        pp, e, t, d, flag = pp[order], e[order], t[order], d[order], flag[order]
+        dup = np.r_[False, (pp[1:] == pp[:-1]) & (e[1:] == e[:-1])]
+        pp, e, t, flag = pp[~dup], e[~dup], t[~dup], flag[~dup]
+        pos = np.arange(len(pp))
+        first = np.r_[True, pp[1:] != pp[:-1]]
+        rank = pos - np.maximum.accumulate(np.where(first, pos, 0))
+        keep = (rank < self.connector_k) | flag
+        pp, e, t = pp[keep], e[keep], t[keep]
+        return pp, e, t, outside[pp]
+
+    def _leg_arrays(
+        self, mode: str, fwd: np.ndarray, bwd: np.ndarray, length: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        if mode == "distance":
+            return length, length
+        return fwd, bwd
 
     def _settings_key(self) -> tuple[object, ...]:
         """What a built graph depends on besides the inputs (settable after :meth:`build`)."""
         barrier = None
         if self.barrier is not None:
             barrier = hashlib.blake2b(np.packbits(self.barrier).tobytes()).hexdigest()
+        xy = None
+        if self._road_xy is not None:
+            xy = hashlib.blake2b(
+                np.ascontiguousarray(np.r_[self._road_xy[0], self._road_xy[1]]).tobytes()
+            ).hexdigest()
         return (
             self.connectivity,
             self.walking_speed_kmh,
             self.offroad_factor,
             self.max_slope_deg,
             self.connector_k,
+            self.road_reach_m,
             barrier,
+            xy,
         )
+
+    def _walk_layer(
+        self, mode: str, acc: Access, base_cell: int, base_road: int
+    ) -> list[tuple[np.ndarray, ...]]:
+        """Forward edges of one walking layer: grid, roads walked, legs between them."""
+        parts: list[tuple[np.ndarray, ...]] = []
+        u, v, w = self._grid_edges(mode)
+        parts.append((u + base_cell, v + base_cell, w))
+        if acc.n_nodes:
+            assert self.roads is not None
+            walkable = self.roads.edge_mask("walk")[acc.parent]
+            su, sv, slen = acc.u[walkable], acc.v[walkable], acc.length_m[walkable]
+            if mode == "distance":
+                w = slen
+            else:
+                ws = float(self.walking_speed_kmh)
+                if not (np.isfinite(ws) and ws > 0):
+                    msg = f"walking speed {ws!r} km/h: must be a positive number"
+                    raise ValidationError(msg)
+                w = slen / (ws / 3.6)
+            w = np.maximum(w, MIN_WEIGHT)
+            parts.append((np.r_[su, sv] + base_road, np.r_[sv, su] + base_road, np.r_[w, w]))
+            f, b = self._leg_arrays(mode, acc.cell_fwd, acc.cell_bwd, acc.cell_len)
+            parts.append(
+                (
+                    np.r_[acc.cell + base_cell, acc.cell_node + base_road],
+                    np.r_[acc.cell_node + base_road, acc.cell + base_cell],
+                    np.r_[f, b],
+                )
+            )
+        return parts
+
+    def _point_legs(
+        self,
+        mode: str,
+        acc: Access,
+        base_cell: int,
+        base_road: int,
+        first_point: int,
+        to_facility: bool,
+    ) -> list[tuple[np.ndarray, ...]]:
+        """Legs of villages (out of them) or facilities (into them) in one walking layer."""
+        nv = len(self.villages)
+        parts: list[tuple[np.ndarray, ...]] = []
+        for pt, other, base, fwd, bwd, length in (
+            (acc.pc_pt, acc.pc_cell, base_cell, acc.pc_fwd, acc.pc_bwd, acc.pc_len),
+            (acc.pt, acc.pt_node, base_road, acc.pt_fwd, acc.pt_bwd, acc.pt_len),
+        ):
+            f, b = self._leg_arrays(mode, fwd, bwd, length)
+            if to_facility:
+                sel = pt >= nv
+                # the walk ends at the facility: other -> point, the leg walked backwards
+                parts.append((other[sel] + base, pt[sel] + first_point, b[sel]))
+            else:
+                sel = pt < nv
+                parts.append((pt[sel] + first_point, other[sel] + base, f[sel]))
+        return parts
 
     def graph(self, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The reversed CSR graph of ``mode`` (built once, then cached).
+
+        ``walk`` and ``distance`` are one layer: the grid, the road nodes, the villages and
+        the facilities. ``drive`` has three: walking from the village (the grid and the
+        roads walked), in the vehicle (the road nodes), and walking to the facility (grid
+        and roads again), joined by one-way changes: a drivable edge leads from the first
+        layer into the vehicle, along the vehicle layer, and out of it into the last layer
+        (or straight from the first to the last). So a trip walks, drives once and walks:
+        it never leaves the car and drives on from somewhere else. The first layer also
+        reaches the facility directly (a trip on foot).
 
         The cache is dropped when a setting the graph depends on (speeds, barriers, maximum
         slope...) changed since it was built.
@@ -326,16 +610,60 @@ class TravelEngine:
         key = self._settings_key()
         if key != self._graphs_key:
             self._graphs.clear()
+            self._road_nodes.clear()
+            self._grid_cache.clear()
+            self._access = None
             self._graphs_key = key
         if mode not in self._graphs:
-            parts = [self._grid_edges(mode), self._road_edges(mode), self._link_edges(mode)]
-            u = np.concatenate([p[0] for p in parts])
-            v = np.concatenate([p[1] for p in parts])
-            w = np.concatenate([p[2] for p in parts])
-            ok = np.isfinite(w)
-            # reversed: an edge a->b of the search carries the forward cost of b->a
-            self._graphs[mode] = _coo_to_csr(self.n_nodes, v[ok], u[ok], w[ok])
+            self._assemble(mode)
         return self._graphs[mode]
+
+    def _assemble(self, mode: str) -> None:
+        acc = self.access()
+        G, R = self.grid.size, acc.n_nodes
+        nv, nf = len(self.villages), len(self.facilities)
+        parts: list[tuple[np.ndarray, ...]] = []
+        road_nodes = np.zeros(0, dtype=bool)
+        if mode != "drive" or not R:
+            first_point = G + R
+            n = first_point + nv + nf
+            parts += self._walk_layer(mode, acc, 0, G)
+            parts += self._point_legs(mode, acc, 0, G, first_point, False)
+            parts += self._point_legs(mode, acc, 0, G, first_point, True)
+            road_nodes = np.zeros(n, dtype=bool)
+            road_nodes[G : G + R] = True
+        else:
+            # layers: walk out [0, G) + [G, G+R); vehicle [G+R, G+2R);
+            # walk in [G+2R, 2G+2R) + [2G+2R, 2G+3R); then villages and facilities
+            car, cell2, road2 = G + R, G + 2 * R, 2 * G + 2 * R
+            first_point = 2 * G + 3 * R
+            n = first_point + nv + nf
+            parts += self._walk_layer("walk", acc, 0, G)
+            parts += self._walk_layer("walk", acc, cell2, road2)
+            parts += self._point_legs("walk", acc, 0, G, first_point, False)
+            parts += self._point_legs("walk", acc, 0, G, first_point, True)
+            parts += self._point_legs("walk", acc, cell2, road2, first_point, True)
+            assert self.roads is not None
+            em = self.roads.edge_mask("drive")[acc.parent]
+            spd = self.roads.speed_kmh[acc.parent][em]
+            du, dv = acc.u[em], acc.v[em]
+            dw = np.maximum(acc.length_m[em] / (spd / 3.6), MIN_WEIGHT)
+            back = ~self.roads.oneway[acc.parent][em]
+            a = np.r_[du, dv[back]]
+            b = np.r_[dv, du[back]]
+            w = np.r_[dw, dw[back]]
+            for fa, fb in ((G, car), (car, car), (car, road2), (G, road2)):
+                parts.append((a + fa, b + fb, w))
+            road_nodes = np.zeros(n, dtype=bool)
+            road_nodes[G : G + 2 * R] = True
+            road_nodes[road2 : road2 + R] = True
+        u = np.concatenate([p[0] for p in parts])
+        v = np.concatenate([p[1] for p in parts])
+        w = np.concatenate([p[2] for p in parts])
+        ok = np.isfinite(w)
+        # reversed: an edge a->b of the search carries the forward cost of b->a
+        self._graphs[mode] = _coo_to_csr(n, v[ok], u[ok], w[ok])
+        self._road_nodes[mode] = road_nodes
 
     # ------------------------------------------------------------------ searching
     def search(
@@ -361,7 +689,8 @@ class TravelEngine:
         from ynps_geo import kernels
 
         indptr, indices, weights = self.graph(mode)
-        sets = [np.asarray(s, dtype=np.int64) + self.facilities.first_node for s in facility_sets]
+        first = len(indptr) - 1 - len(self.facilities)
+        sets = [np.asarray(s, dtype=np.int64) + first for s in facility_sets]
         dist, nearest_pos = kernels.multi_source_dijkstra_many(
             indptr, indices, weights, sets, cutoff
         )
@@ -424,11 +753,9 @@ class TravelEngine:
         has = edge >= 0
         pred = np.full(n, -1, dtype=np.int64)
         pred[has] = a[edge[has]]
-        # a road edge joins two road nodes
-        lo, hi = self.grid.size, self.grid.size + self.n_road_nodes
-        on_road = (pred >= lo) & (pred < hi)
-        on_road[:lo] = False
-        on_road[hi:] = False
+        # a road edge joins two road nodes (of any layer)
+        is_road = self._road_nodes[mode]
+        on_road = has & is_road & is_road[np.maximum(pred, 0)]
         acc = np.zeros(n, dtype=np.float64)
         acc[on_road] = weights[edge[on_road]]
         # pointer jumping: after round i each node holds the road cost of its last 2**i edges
@@ -446,9 +773,78 @@ class TravelEngine:
 
     def village_values(self, arr: np.ndarray) -> np.ndarray:
         """Columns of ``arr`` (k, n_nodes) at the village nodes."""
-        a = self.villages.first_node
+        a = arr.shape[-1] - len(self.facilities) - len(self.villages)
         return arr[..., a : a + len(self.villages)]
 
     def cell_values(self, arr: np.ndarray) -> np.ndarray:
         """Columns of ``arr`` (k, n_nodes) at the grid cells, reshaped to (k, H, W)."""
         return arr[..., : self.grid.size].reshape(arr.shape[:-1] + self.grid.shape)
+
+
+#: Points closer than this along an edge (metres) share one virtual node; within this of
+#: an end they use the end node.
+SPLIT_MERGE_M = 0.5
+
+
+def _project(
+    px: np.ndarray, py: np.ndarray, ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray
+) -> np.ndarray:
+    """Position (0..1) of the nearest point of each segment ``a-b`` to each point ``p``."""
+    dx, dy = bx - ax, by - ay
+    l2 = dx * dx + dy * dy
+    safe = np.where(l2 > 0, l2, 1.0)
+    t = np.where(l2 > 0, ((px - ax) * dx + (py - ay) * dy) / safe, 0.0)
+    return np.clip(t, 0.0, 1.0)
+
+
+def _split_edges(
+    n_orig: int,
+    rx: np.ndarray,
+    ry: np.ndarray,
+    eu: np.ndarray,
+    ev: np.ndarray,
+    length_m: np.ndarray,
+    seg_len: np.ndarray,
+    split_e: np.ndarray,
+    split_t: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Cut edges at positions ``split_t`` (0..1) of edges ``split_e``.
+
+    Returns
+    -------
+    node_of : int array
+        The node at each requested position (an end node or a new virtual node).
+    x, y : float arrays
+        Coordinates of all nodes, the original ones first.
+    u, v, length_m, parent : arrays
+        The split edges (same direction as their parent), their lengths (the parent's
+        length shared by position, so the pieces add up to it) and the parent edge.
+    """
+    m = len(eu)
+    s_m = split_t * seg_len[split_e]
+    at_u = s_m <= SPLIT_MERGE_M
+    at_v = ~at_u & (seg_len[split_e] - s_m <= SPLIT_MERGE_M)
+    node_of = np.empty(len(split_e), dtype=np.int64)
+    node_of[at_u] = eu[split_e[at_u]]
+    node_of[at_v] = ev[split_e[at_v]]
+    idx = np.flatnonzero(~(at_u | at_v))
+    idx = idx[np.lexsort((s_m[idx], split_e[idx]))]
+    e_s, sm = split_e[idx], s_m[idx]
+    new = np.r_[True, (e_s[1:] != e_s[:-1]) | (np.diff(sm) > SPLIT_MERGE_M)] if idx.size else idx
+    gid = np.cumsum(new) - 1
+    node_of[idx] = n_orig + gid
+    head = idx[np.asarray(new, dtype=bool)]
+    tv, pe = split_t[head], split_e[head]
+    x = np.r_[rx, rx[eu[pe]] + tv * (rx[ev[pe]] - rx[eu[pe]])]
+    y = np.r_[ry, ry[eu[pe]] + tv * (ry[ev[pe]] - ry[eu[pe]])]
+    ar = np.arange(m, dtype=np.int64)
+    be = np.r_[ar, ar, pe]
+    bt = np.r_[np.zeros(m), np.ones(m), tv]
+    bn = np.r_[eu, ev, n_orig + np.arange(len(pe), dtype=np.int64)]
+    order = np.lexsort((bt, be))
+    be, bt, bn = be[order], bt[order], bn[order]
+    same = be[1:] == be[:-1]
+    parent = be[:-1][same]
+    su, sv = bn[:-1][same], bn[1:][same]
+    slen = np.diff(bt)[same] * length_m[parent]
+    return node_of, x, y, su, sv, slen, parent

@@ -31,6 +31,10 @@ class MissingDependencyError(YnpsGeoError, ImportError):
     """An optional dependency needed for this feature is not installed."""
 
 
+class NotComparableError(YnpsGeoError, ValueError):
+    """Two runs cannot be compared (different standards, counties or village ids)."""
+
+
 class EngineError(YnpsGeoError, RuntimeError):
     """The travel-time engine failed on inputs that passed validation."""
 

@@ -75,6 +75,10 @@ class RoadNetwork:
         bool (m,) True: driving only from ``u`` to ``v``.
     name : str
         Where the network came from, for messages.
+    grade_separated : numpy.ndarray
+        bool (m,) True for edges of ways that do not touch the ground between their ends
+        (OSM ``bridge``, ``tunnel``, ``covered`` or a ``layer`` other than 0): the terrain
+        reaches them only at their ends. Default all False.
     """
 
     lon: np.ndarray
@@ -87,6 +91,7 @@ class RoadNetwork:
     speed_kmh: np.ndarray
     oneway: np.ndarray
     name: str = ""
+    grade_separated: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     _trees: dict[Any, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -100,6 +105,8 @@ class RoadNetwork:
         self.speed_kmh = np.ascontiguousarray(self.speed_kmh, dtype=np.float64)
         self.oneway = np.ascontiguousarray(self.oneway, dtype=bool)
         n, m = self.lon.shape[0], self.u.shape[0]
+        gs = np.ascontiguousarray(self.grade_separated, dtype=bool)
+        self.grade_separated = np.zeros(m, dtype=bool) if gs.size == 0 and m else gs
         bad = [
             label
             for label, arr, size in (
@@ -110,6 +117,7 @@ class RoadNetwork:
                 ("highway", self.highway, m),
                 ("speed_kmh", self.speed_kmh, m),
                 ("oneway", self.oneway, m),
+                ("grade_separated", self.grade_separated, m),
             )
             if arr.shape != (size,)
         ]
@@ -156,6 +164,7 @@ class RoadNetwork:
         oneway: ArrayLike | bool | None = None,
         speeds: dict[str, float] | None = None,
         name: str = "",
+        grade_separated: ArrayLike | None = None,
     ) -> RoadNetwork:
         """Build a network from node coordinates and edge index pairs, filling defaults.
 
@@ -173,14 +182,16 @@ class RoadNetwork:
         highway : array_like or str, optional
             Road class per edge or one for all; default ``"road"``.
         speed_kmh : array_like, optional
-            Driving speed per edge; NaN entries get the class default (walk-only
-            classes stay NaN).
+            Driving speed per edge (already the speed to drive at, not a limit); NaN
+            entries get the class default (walk-only classes stay NaN).
         oneway : array_like or bool, optional
             Default False.
         speeds : dict, optional
             Class speed overrides, see :func:`ynps_geo.model.modes.road_speeds`.
         name : str
             Source description.
+        grade_separated : array_like of bool, optional
+            Bridges, tunnels and other edges off the ground (see the class); default False.
 
         Returns
         -------
@@ -222,7 +233,20 @@ class RoadNetwork:
             ow = np.full(m, bool(oneway), dtype=bool)
         else:
             ow = np.asarray(oneway, dtype=bool)
-        return cls(lon_a, lat_a, nid, u_a, v_a, length, hw, spd, ow, name=name)
+        gs = np.zeros(m, dtype=bool) if grade_separated is None else grade_separated
+        return cls(
+            lon_a,
+            lat_a,
+            nid,
+            u_a,
+            v_a,
+            length,
+            hw,
+            spd,
+            ow,
+            name=name,
+            grade_separated=np.asarray(gs, dtype=bool),
+        )
 
     # ------------------------------------------------------------- mode masks
     def edge_mask(self, mode: str | TravelMode = "drive") -> np.ndarray:
@@ -348,6 +372,7 @@ class RoadNetwork:
             speed_kmh=self.speed_kmh[keep],
             oneway=self.oneway[keep],
             name=self.name,
+            grade_separated=self.grade_separated[keep],
         )
 
     def clip(self, bbox: tuple[float, float, float, float]) -> RoadNetwork:
@@ -432,6 +457,7 @@ class RoadNetwork:
                 "length_m": self.length_m,
                 "speed_kmh": self.speed_kmh,
                 "oneway": self.oneway,
+                "grade_separated": self.grade_separated,
             },
             geometry=geoms,
             crs="EPSG:4326",
@@ -449,8 +475,10 @@ class RoadNetwork:
         with ``x``, ``y`` (degrees); the graph carries ``crs="EPSG:4326"``. As in osmnx, a
         two-way road is a pair of arcs ``u->v`` and ``v->u`` (the second ``reversed=True``)
         and a one-way road one arc. Each arc has ``osmid`` (edge index), ``highway``,
-        ``oneway``, ``reversed``, ``length`` (m), ``speed_kph``, ``travel_time`` (s) and
-        ``weight``: ``travel_time`` (``weight="time"``) or ``length``. ``ox.graph_to_gdfs``,
+        ``oneway``, ``reversed``, ``length`` (m), ``speed_kph``, ``travel_time`` (s),
+        ``grade_separated`` (with ``layer="1"`` on bridges and tunnels, so that
+        :meth:`from_networkx` reads them back) and ``weight``: ``travel_time``
+        (``weight="time"``) or ``length``. ``ox.graph_to_gdfs``,
         ``ox.plot_graph`` and ``ox.shortest_path`` accept it.
 
         Parameters
@@ -505,6 +533,8 @@ class RoadNetwork:
                             "speed_kph": float(speed[e]),
                             "travel_time": t,
                             "weight": t if weight == "time" else float(self.length_m[e]),
+                            "grade_separated": bool(self.grade_separated[e]),
+                            **({"layer": "1"} if self.grade_separated[e] else {}),
                         },
                     )
                 )
@@ -522,12 +552,14 @@ class RoadNetwork:
         Node coordinates come from the node attributes ``x``, ``y`` (``lon``/``lat`` also
         work) in the graph's ``crs`` (``G.graph["crs"]``; EPSG:4326 when absent and the
         coordinates are degrees). Each edge's speed is its ``speed_kph`` when present (as
-        ``ox.add_edge_speeds`` sets it), else ``length / travel_time``, else its ``maxspeed``
-        tag, else the class default of its ``highway`` (``speeds`` overrides those). osmnx
-        stores a two-way road as two arcs: they become one two-way edge; an arc of a
-        directed graph without a ``oneway`` attribute is one way. ``access=no/private``
-        edges may be walked, not driven. Edge ``geometry`` is not used: an edge is the
-        straight segment between its nodes at its ``length`` (as a GraphML file is read).
+        ``ox.add_edge_speeds`` sets it), else ``length / travel_time``, else the class
+        default of its ``highway`` capped by its ``maxspeed`` tag (``speeds`` overrides the
+        class defaults). osmnx stores a two-way road as two arcs: they become one two-way
+        edge; an arc of a directed graph without a ``oneway`` attribute is one way. Motor
+        access, ``bridge``/``tunnel``/``covered``/``layer`` (grade separation) are read as
+        a GraphML file's are, so a graph and its ``ox.save_graphml`` file give the same
+        network. Edge ``geometry`` is not used: an edge is the straight segment between its
+        nodes at its ``length``.
 
         Parameters
         ----------
@@ -583,14 +615,20 @@ class RoadNetwork:
             nid = np.array([int(k) for k, _ in nodes], dtype=np.int64)
         except (TypeError, ValueError, OverflowError):
             nid = np.arange(len(nodes), dtype=np.int64)
+        from ynps_geo._geo import haversine_m
+        from ynps_geo.io.osm import _MOTOR_TAGS, _drive_allowed, _is_separated, _speeds
+        from ynps_geo.model.modes import road_speeds
+
         directed = G.is_directed()
         us: list[int] = []
         vs: list[int] = []
         lengths: list[float] = []
         hws: list[str] = []
         given: list[float] = []
+        maxs: list[float] = []
         ows: list[int] = []
         drive: list[bool] = []
+        seps: list[bool] = []
         unknown: dict[str, int] = {}
         for a, b, d in G.edges(data=True):
             raw = d.get("highway")
@@ -605,19 +643,18 @@ class RoadNetwork:
             if not (np.isfinite(spd) and spd > 0):
                 tt = coord(d, "travel_time")
                 spd = length / tt * 3.6 if np.isfinite(tt) and tt > 0 else math.nan
-            if not (np.isfinite(spd) and spd > 0):
-                spd = parse_maxspeed(d.get("maxspeed"))
-            code = _oneway_arg(d.get("oneway"), directed)
             us.append(index[a])
             vs.append(index[b])
             lengths.append(length)
             hws.append(hw)
             given.append(spd)
-            ows.append(code)
-            access = d.get("access")
-            drive.append(str(access).strip().lower() not in ("no", "private"))
-            # TODO(grade_separated): when RoadNetwork gains its grade_separated edge array,
-            # set it from the osmnx edge attributes bridge / tunnel / layer here.
+            maxs.append(parse_maxspeed(d.get("maxspeed")))
+            ows.append(_oneway_arg(d.get("oneway"), directed))
+            motor = next((d.get(k) for k in _MOTOR_TAGS if d.get(k)), None)
+            drive.append(_drive_allowed(d.get("access"), motor))
+            seps.append(
+                _is_separated(d.get("bridge"), d.get("tunnel"), d.get("covered"), d.get("layer"))
+            )
         if not us:
             msg = f"road graph {label}: no road edges left (all of an excluded class)"
             raise ValidationError(msg)
@@ -649,23 +686,29 @@ class RoadNetwork:
                     & (key_len[idx][1:] == key_len[idx][:-1])
                 )
                 keep[idx[1:][dup]] = False
+        hw_a = np.asarray(hws, dtype=object)
+        dr = np.asarray(drive, dtype=bool)
+        speed = _speeds(hw_a, np.asarray(maxs, dtype=np.float64), dr, road_speeds(speeds))
+        explicit = np.asarray(given, dtype=np.float64)
+        speed = np.where(np.isfinite(explicit) & np.isfinite(speed), explicit, speed)
+        length_a = np.where(
+            np.isfinite(length_a), length_a, haversine_m(lon[u], lat[u], lon[v], lat[v])
+        )
         keep &= (u != v) & np.isfinite(lon[u]) & np.isfinite(lon[v])
-        drive_a = np.asarray(drive, dtype=bool)[keep]
-        net = cls.from_edges(
+        net = cls(
             lon,
             lat,
-            u[keep],
-            v[keep],
-            node_id=nid,
-            length_m=length_a[keep],
-            highway=np.asarray(hws, dtype=object)[keep],
-            speed_kmh=np.asarray(given, dtype=np.float64)[keep],
-            oneway=(ow != 0)[keep],
-            speeds=speeds,
+            nid,
+            u,
+            v,
+            length_a,
+            hw_a,
+            speed,
+            ow != 0,
             name=label,
+            grade_separated=np.asarray(seps, dtype=bool),
         )
-        net.speed_kmh[~drive_a] = np.nan
-        return net
+        return net.subset_edges(keep)
 
     # ----------------------------------------------------------------- snapping
     def _tree(self, mode: str | TravelMode | None) -> tuple[Any, np.ndarray, Any]:

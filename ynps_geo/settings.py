@@ -21,6 +21,10 @@ analysis_margin_m : float
 max_snap_distance_m : float
     Villages and facilities farther than this from the terrain grid are reported. Default
     ``5000.0``.
+road_reach_m : float
+    A village or facility walks straight to the nearest point of a road within this
+    distance (the leg costed with Tobler's function on the DEM along it), besides walking
+    over the terrain grid. Default ``3000.0``.
 log_level : str
     Default logging level of the CLI. Default ``"INFO"``.
 """
@@ -37,4 +41,5 @@ offroad_speed_factor: float = 0.6
 raster_resolution_m: float = 100.0
 analysis_margin_m: float = 10000.0
 max_snap_distance_m: float = 5000.0
+road_reach_m: float = 3000.0
 log_level: str = "INFO"

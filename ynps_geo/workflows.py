@@ -322,15 +322,25 @@ def run(
     return result
 
 
-def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
-    """The analysis itself (see :func:`run`)."""
+def _compute(
+    cfg: AnalysisConfig,
+    say: Progress,
+    *,
+    inputs: Inputs | None = None,
+    county_job: Callable[..., Any] | None = None,
+) -> AnalysisResult:
+    """The analysis itself (see :func:`run`).
+
+    ``inputs`` (already read) and ``county_job`` (in place of :func:`_county_job`, same
+    arguments) let :mod:`ynps_geo.scenario` run a baseline and a scenario on shared searches.
+    """
     import geopandas as gpd
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     standards = _standards_for(cfg)
     circles: list[PlanStandard] = standards.of_kind("circle")
-    inputs = load_inputs(cfg)
+    inputs = inputs if inputs is not None else load_inputs(cfg)
     only = cfg.options.get("counties")
     if only:
         names = {str(c) for c in ([only] if isinstance(only, str) else only)}
@@ -357,7 +367,7 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
     notes = list(inputs.notes)
     pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
     jobs = int(cfg.options.get("jobs", 1))
-    for county, res in _county_results(pairs, inputs, circles, opts, jobs):
+    for county, res in _county_results(pairs, inputs, circles, opts, jobs, county_job):
         if isinstance(res, YnpsGeoError):
             failures[str(county)] = str(res)
             log.error("county %s failed: %s", county, res)
@@ -423,6 +433,9 @@ def _compute(cfg: AnalysisConfig, say: Progress) -> AnalysisResult:
     )
     result.language = str(cfg.options.get("language", "zh"))
     result.surfaces = surfaces
+    from ynps_geo.compare import run_manifest
+
+    result.run_info = run_manifest(cfg, circles)  # what a later comparison needs
     _rules(result, standards, inputs, cfg)
     result.timings["total"] = time.perf_counter() - t0
     return result
@@ -434,6 +447,7 @@ def _county_results(
     circles: list[PlanStandard],
     opts: Options,
     jobs: int,
+    job: Callable[..., Any] | None = None,
 ) -> Any:
     """Yield ``(county, CountyResult or YnpsGeoError)`` for every county, in order.
 
@@ -441,9 +455,9 @@ def _county_results(
     threads are never forked); a county's :class:`~ynps_geo.errors.YnpsGeoError` is returned,
     not raised, so one county's bad data never loses the others.
     """
-    if jobs <= 1 or len(pairs) < 2:
+    if job is not None or jobs <= 1 or len(pairs) < 2:
         for county, geom in _progress_bar(pairs, "counties", opts.progress):
-            yield county, _county_job(str(county), geom, inputs, circles, opts)
+            yield county, (job or _county_job)(str(county), geom, inputs, circles, opts)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
@@ -569,8 +583,10 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     from ynps_geo.surfaces import write_surfaces
 
     written.update(write_surfaces(result, out_dir))
+    from ynps_geo.compare import write_manifest
     from ynps_geo.report import render
 
+    written["manifest"] = write_manifest(result, out_dir)
     written.update(render.write_reports(result, out_dir))
     return written
 
@@ -603,13 +619,22 @@ def analyze(
     *,
     progress: Progress | None = None,
     options: dict[str, Any] | None = None,
+    scenario: str | Path | None = None,
 ) -> AnalysisResult:
     """Run the full analysis described by a YAML config and write every output into ``out_dir``.
 
     ``options`` override the config's option keys, e.g. ``{"counties": ["大理市"], "jobs": 2}``
     (one county of a provincial config; counties in parallel worker processes).
+    ``scenario`` names planned facilities (a YAML of facility layers, or a layer such as the
+    ``sites`` command's output): the baseline is written into ``out_dir`` as usual, the
+    scenario into ``out_dir/scenario/`` and the gain beside them (see
+    :func:`ynps_geo.scenario.analyze_scenario`).
     """
     cfg = _with_options(config, options)
+    if scenario is not None:
+        from ynps_geo.scenario import analyze_scenario
+
+        return analyze_scenario(cfg, scenario, out_dir, progress=progress)
     result = run(cfg, progress=progress)
     t = time.perf_counter()
     write_outputs(result, Path(out_dir))
@@ -659,6 +684,9 @@ def report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stamp = stamp or datetime.date.today().isoformat()
+    if not stamp or stamp.startswith(".") or any(c in stamp for c in "/\\:"):
+        msg = f"report stamp {stamp!r} is not a folder name; use a date such as 2026-12-01"
+        raise ConfigError(msg)
     final = out / stamp
     _remove_stale(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{stamp}.partial-", dir=out))
@@ -668,6 +696,9 @@ def report(
     os.chmod(tmp, 0o777 & ~umask)
     try:
         result = run(cfg, progress=progress, use_cache=use_cache)
+        from ynps_geo.compare import attach_history
+
+        attach_history(result, out, stamp)  # "since the previous report" and the trend
         t = time.perf_counter()
         write_outputs(result, tmp)
         result.timings["write_outputs"] = time.perf_counter() - t

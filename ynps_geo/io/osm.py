@@ -18,14 +18,22 @@ Tag rules (OSM and OSM-derived columns)
 ---------------------------------------
 - Dropped: classes in :data:`ynps_geo.model.modes.EXCLUDED_CLASSES` (``proposed``,
   ``construction``, ``platform``...) and ``area=yes`` ways.
-- Speed: ``maxspeed`` when it parses to km/h, else the class default
-  (:data:`~ynps_geo.model.modes.DEFAULT_ROAD_SPEEDS_KMH`, overridable with ``speeds``).
+- Speed: the class speed (:data:`~ynps_geo.model.modes.DEFAULT_ROAD_SPEEDS_KMH`,
+  overridable with ``speeds``), an average speed on Yunnan's mountain roads, **capped by**
+  ``maxspeed`` when that parses to km/h: ``maxspeed`` is a limit, not the speed a car
+  averages, so it only ever lowers the class speed (a ``tertiary`` road signed 20 is driven
+  at 20, one signed 80 at the class's 30). A vector file's explicit ``speed_field`` is taken
+  as the speed to drive at.
+- Grade separation: ways tagged ``bridge``, ``tunnel`` or ``covered`` (other than ``no``)
+  or with a ``layer`` other than 0 are marked ``grade_separated``: walking reaches them from
+  the terrain only at their ends, never from the ground they pass over or under.
 - ``oneway=yes/1/true`` -> one way along the way; ``-1``/``reverse`` -> one way against
   it (the edge is stored reversed); ``junction=roundabout``/``circular`` and
   ``highway=motorway`` imply one way unless ``oneway=no``.
-- ``access=no/private`` (and ``motor_vehicle``/``motorcar``/``vehicle`` = no/private)
-  exclude the way from driving (its speed is NaN) unless ``motor_vehicle`` or
-  ``motorcar`` allows it; it stays walkable. ``foot=no`` is not modelled.
+- Driving access in OSM's order of precedence, the most specific tag that is set wins:
+  ``motorcar``, then ``motor_vehicle``, then ``vehicle``, then ``access``. ``no`` or
+  ``private`` exclude the way from driving (its speed is NaN); it stays walkable.
+  ``foot=no`` is not modelled.
 """
 
 from __future__ import annotations
@@ -74,6 +82,10 @@ _NO = frozenset({"no", "0", "false", "f", "n", "否", "双向", ""})
 _REV = frozenset({"-1", "reverse", "反向"})
 _DENY = frozenset({"no", "private"})
 _ALLOW = frozenset({"yes", "permissive", "destination", "designated", "delivery", "agricultural"})
+#: values of bridge/tunnel/covered that mean "not separated" (Geofabrik codes F = false)
+_NOT_SEPARATED = frozenset({"", "no", "0", "false", "f", "n", "none", "nan"})
+#: motor access tags from the most specific to the least (``access`` comes last)
+_MOTOR_TAGS = ("motorcar", "motor_vehicle", "vehicle")
 
 # Coordinates of line vertices are joined on a 1e-7 degree grid (~1 cm).
 _GRID = 1e7
@@ -214,6 +226,25 @@ def _oneway_codes(values: np.ndarray, *, geofabrik: bool = False) -> np.ndarray:
     return np.array([_oneway_code(v) for v in values], dtype=np.int64)
 
 
+def _is_separated(bridge: Any, tunnel: Any, covered: Any, layer: Any) -> bool:
+    """True for a way off the ground: a bridge, tunnel, covered way, or a non-zero layer."""
+    for tag in (bridge, tunnel, covered):
+        if tag is None or (isinstance(tag, float) and math.isnan(tag)):
+            continue
+        if isinstance(tag, bool | np.bool_):
+            if tag:
+                return True
+            continue
+        if str(tag).strip().lower() not in _NOT_SEPARATED:
+            return True
+    if layer is None or (isinstance(layer, float) and math.isnan(layer)):
+        return False
+    try:
+        return float(str(layer).strip().split(";")[0]) != 0.0
+    except ValueError:
+        return False
+
+
 def _drive_allowed(access: Any, motor: Any) -> bool:
     mv = str(motor).strip().lower() if motor is not None else ""
     if mv in _ALLOW:
@@ -236,6 +267,8 @@ def _from_ways(
     table: dict[str, float],
     name: str,
     node_ids: np.ndarray | None = None,
+    separated: np.ndarray | None = None,
+    cap_speeds: bool = True,
 ) -> RoadNetwork:
     """Build a network from ways given as concatenated vertex arrays.
 
@@ -270,8 +303,9 @@ def _from_ways(
     rev = ow == -1
     u, v = np.where(rev, v, u), np.where(rev, u, v)
     hw = highway[way_of_edge]
-    sp_way = _speeds(highway, maxspeed, drive_ok, table)
+    sp_way = _speeds(highway, maxspeed, drive_ok, table, cap=cap_speeds)
     spd = sp_way[way_of_edge]
+    sep = np.zeros(nw, dtype=bool) if separated is None else np.asarray(separated, dtype=bool)
 
     used = np.zeros(uniq.shape[0], dtype=bool)
     used[u] = True
@@ -291,16 +325,29 @@ def _from_ways(
         speed_kmh=spd,
         oneway=ow != 0,
         name=name,
+        grade_separated=sep[way_of_edge],
     )
 
 
 def _speeds(
-    highway: np.ndarray, maxspeed: np.ndarray, drive_ok: np.ndarray, table: dict[str, float]
+    highway: np.ndarray,
+    maxspeed: np.ndarray,
+    drive_ok: np.ndarray,
+    table: dict[str, float],
+    *,
+    cap: bool = True,
 ) -> np.ndarray:
-    """Driving speed: ``maxspeed`` when positive, else the class default; NaN when not drivable."""
+    """Driving speed: the class speed capped by ``maxspeed`` (``cap``), or ``maxspeed``
+    itself where given (``cap=False``: a column of speeds to drive at); NaN when not
+    drivable."""
     with np.errstate(invalid="ignore"):
         tagged = np.isfinite(maxspeed) & (maxspeed > 0)
-    spd = np.where(tagged, maxspeed, default_speeds(highway, table))
+    spd = default_speeds(highway, table)
+    if cap:
+        with np.errstate(invalid="ignore"):
+            spd = np.where(tagged & (maxspeed < spd), maxspeed, spd)
+    else:
+        spd = np.where(tagged, maxspeed, spd)
     spd[class_mask(highway, WALK_ONLY_CLASSES) | ~drive_ok] = np.nan
     return spd
 
@@ -328,6 +375,7 @@ def _osm_ways(path: Path, keep_all: bool = False) -> dict[str, Any]:
     maxs: list[str | None] = []
     ows: list[int] = []
     drive: list[bool] = []
+    sep: list[bool] = []
     add_r, add_x, add_y = refs.append, xs.append, ys.append
     n_seen = 0
     try:
@@ -357,8 +405,13 @@ def _osm_ways(path: Path, keep_all: bool = False) -> dict[str, Any]:
                 junction = tags.get("junction")
                 code = 1 if (junction in ("roundabout", "circular") or hw == "motorway") else 0
             ows.append(code)
-            motor = tags.get("motor_vehicle") or tags.get("motorcar") or tags.get("vehicle")
+            motor = next((tags.get(k) for k in _MOTOR_TAGS if tags.get(k)), None)
             drive.append(_drive_allowed(tags.get("access"), motor))
+            sep.append(
+                _is_separated(
+                    tags.get("bridge"), tags.get("tunnel"), tags.get("covered"), tags.get("layer")
+                )
+            )
     except RuntimeError as exc:  # libosmium parse errors
         msg = f"cannot read OSM file {path}: {exc}; fix: check the file is a complete OSM extract"
         raise DataSourceError(msg) from None
@@ -379,6 +432,7 @@ def _osm_ways(path: Path, keep_all: bool = False) -> dict[str, Any]:
         "maxspeed": np.array([parse_maxspeed(m) for m in maxs], dtype=np.float64),
         "oneway": np.asarray(ows, dtype=np.int64),
         "drive_ok": np.asarray(drive, dtype=bool),
+        "separated": np.asarray(sep, dtype=bool),
         "n_seen": n_seen,
         "n_missing": int(bad.sum()),
     }
@@ -411,6 +465,7 @@ def _read_osm(path: Path, table: dict[str, float]) -> RoadNetwork:
         ways["drive_ok"],
         table,
         str(path),
+        separated=ways["separated"],
     )
     if net.n_edges == 0:
         raise _no_roads(path, "the highway ways have no located nodes")
@@ -483,6 +538,7 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
     maxs: list[float] = []
     ows: list[int] = []
     drive: list[bool] = []
+    seps: list[bool] = []
     unknown: dict[str, int] = {}
     for ed in graph.iter(f"{ns}edge"):
         a = attrs(ed)
@@ -506,7 +562,11 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
         maxs.append(parse_maxspeed(a.get("maxspeed")))
         code = _oneway_code(a.get("oneway"))
         ows.append(0 if code == -2 else code)
-        drive.append(_drive_allowed(a.get("access"), None))
+        motor = next((a.get(k) for k in _MOTOR_TAGS if a.get(k)), None)
+        drive.append(_drive_allowed(a.get("access"), motor))
+        seps.append(
+            _is_separated(a.get("bridge"), a.get("tunnel"), a.get("covered"), a.get("layer"))
+        )
     if not us:
         raise _no_roads(path, "the GraphML file has no usable edges")
     _warn_unknown(unknown, path, "highway")
@@ -517,6 +577,7 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
     hw_a = np.asarray(hws, dtype=object)
     ms = np.asarray(maxs, dtype=np.float64)
     dr = np.asarray(drive, dtype=bool)
+    sp = np.asarray(seps, dtype=bool)
     rev = ow == -1
     u, v = np.where(rev, v, u), np.where(rev, u, v)
     if directed:
@@ -538,12 +599,14 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
         keep[idx[dup]] = False
         u, v, ow = u[keep], v[keep], ow[keep]
         length, ms = length[keep], ms[keep]
-        hw_a, dr = hw_a[keep], dr[keep]
+        hw_a, dr, sp = hw_a[keep], dr[keep], sp[keep]
     spd = _speeds(hw_a, ms, dr, table)
     geo = haversine_m(lon[u], lat[u], lon[v], lat[v])
     length = np.where(np.isfinite(length), length, geo)
     keep = (u != v) & np.isfinite(lon[u]) & np.isfinite(lon[v])
-    net = RoadNetwork(lon, lat, nid, u, v, length, hw_a, spd, ow != 0, name=str(path))
+    net = RoadNetwork(
+        lon, lat, nid, u, v, length, hw_a, spd, ow != 0, name=str(path), grade_separated=sp
+    )
     net = net.subset_edges(keep)
     return net
 
@@ -712,10 +775,10 @@ def _read_vector(
         ow = np.where((ow == -2) & rb, 1, ow)
     ow = np.where(ow == -2, 0, ow)
     drive = np.ones(n_feat, dtype=bool)
-    motor_cols = [c for c in ("motor_vehicle", "motorcar", "vehicle") if c in gdf]
+    motor_cols = [c for c in _MOTOR_TAGS if c in gdf]
     if "access" in gdf or motor_cols:
         access = gdf["access"].to_numpy(dtype=object) if "access" in gdf else np.full(n_feat, None)
-        # as for OSM files: the first of motor_vehicle, motorcar, vehicle that is set
+        # as for OSM files: the most specific of motorcar, motor_vehicle, vehicle that is set
         motor = np.full(n_feat, None, dtype=object)
         for c in reversed(motor_cols):
             vals = gdf[c].to_numpy(dtype=object)
@@ -724,6 +787,11 @@ def _read_vector(
         drive = np.array(
             [_drive_allowed(a, m) for a, m in zip(access, motor, strict=True)], dtype=bool
         )
+    sep_cols = [
+        gdf[c].to_numpy(dtype=object) if c in gdf else np.full(n_feat, None)
+        for c in ("bridge", "tunnel", "covered", "layer")
+    ]
+    separated = np.array([_is_separated(*t) for t in zip(*sep_cols, strict=True)], dtype=bool)
     keep = np.array([c not in EXCLUDED_CLASSES for c in hw], dtype=bool)
     if "area" in gdf:
         keep &= gdf["area"].astype(str).str.lower().to_numpy() != "yes"
@@ -733,6 +801,7 @@ def _read_vector(
 
     sub = gdf.loc[keep]
     feat_hw, feat_ms, feat_ow, feat_dr = hw[keep], ms[keep], ow[keep], drive[keep]
+    feat_sep = separated[keep]
     # explode multi-lines: parts and their feature index
     parts, part_feat = shapely.get_parts(
         np.asarray(sub.geometry.values, dtype=object), return_index=True
@@ -768,6 +837,8 @@ def _read_vector(
         feat_dr[part_feat],
         table,
         str(path),
+        separated=feat_sep[part_feat],
+        cap_speeds=speed_field is None,
     )
     if node_ids is None:
         net.node_id = np.arange(net.n_nodes, dtype=np.int64)

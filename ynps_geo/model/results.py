@@ -58,6 +58,16 @@ class AnalysisResult:
         The config file as written, for the report.
     language : {"zh", "en"}
         Language of the map and the report (config key ``language``).
+    run_info : dict
+        What the run records for later comparisons (``run_manifest.json``, see
+        :func:`ynps_geo.compare.run_manifest`).
+    changes : Comparison or None
+        The comparison the report shows ("since the previous report", or a planned
+        scenario against this baseline); see :mod:`ynps_geo.compare`.
+    changes_error : str
+        Why the previous report could not be compared (empty when it could).
+    trend : DataFrame or None
+        Covered shares over the dated runs of a report folder.
     """
 
     name: str
@@ -86,3 +96,31 @@ class AnalysisResult:
     #: county -> (GridSpec, {(standard id, mode): float32 (H, W) minutes or km}), NaN outside
     #: the county; written as ``travel_time_<standard>.tif`` (see :mod:`ynps_geo.surfaces`)
     surfaces: dict[str, tuple[Any, dict[tuple[str, str], Any]]] = field(default_factory=dict)
+    run_info: dict[str, Any] = field(default_factory=dict)
+    changes: Any | None = None
+    changes_error: str = ""
+    trend: pd.DataFrame | None = None
+
+    def compare(self, other: Any, *, kind: str = "compare") -> Any:
+        """What changed from ``other`` (the earlier run) to this one.
+
+        Parameters
+        ----------
+        other : AnalysisResult or path
+            The earlier run: a result, or an output folder of ``analyze``/``report``.
+        kind : {"compare", "previous", "scenario"}
+            Wording of the report.
+
+        Returns
+        -------
+        ynps_geo.compare.Comparison
+            ``.shares``, ``.villages`` and ``.facilities``: the tables of ``ynps-geo compare``.
+
+        Raises
+        ------
+        NotComparableError
+            Different standards, counties or village ids.
+        """
+        from ynps_geo.compare import compare
+
+        return compare(other, self, kind=kind)

@@ -1122,6 +1122,9 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
         cluster.add_to(m)
     villages = layer_cls('ynps.layer("villages")', lab["villages"])
     villages.add_to(m)
+    from ynps_geo.report.changes import add_map_layer
+
+    add_map_layer(m, result, layer_cls, language)  # villages changed since the previous run
 
     layer_control = folium.LayerControl(collapsed=False, position="topright")
     layer_control.add_to(m)

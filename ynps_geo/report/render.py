@@ -449,11 +449,18 @@ def report_html(
         ("timings", "运行用时", "Timings"),
         ("config", "使用的配置", "Configuration used"),
     ]
+    from ynps_geo.report import changes  # "since the previous report" (issue 13)
+
+    changes_toc = changes.section_toc(result)
+    if changes_toc:
+        toc.insert(0, changes_toc)
     out.append(
         '<nav class="toc"><ol>'
         + "".join(f'<li><a href="#{k}">{_l(zh, en)}</a></li>' for k, zh, en in toc)
         + "</ol></nav>"
     )
+
+    out.append(changes.section_html(result))  # "" when there is no earlier run
 
     # 1. summary: overview table, then a page per standard
     overview = Table(
@@ -767,7 +774,10 @@ def write_reports(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
 
     out_dir = Path(out_dir)
     written: dict[str, Path] = {}
-    tables = all_tables(result)  # shared by the HTML report and the workbook
+    from ynps_geo.report.changes import result_tables
+
+    # shared by the HTML report and the workbook; the comparison's sheets come last
+    tables = all_tables(result) + result_tables(result)
     with atomic_write(out_dir / "report.html") as tmp:
         Path(tmp).write_text(
             report_html(result, language=result.language, tables=tables), encoding="utf-8"
