@@ -30,6 +30,7 @@ CHECKS = {
     "legend": "(document.querySelector('.ynps-legend') || {}).textContent || ''",
     "clusters": "document.querySelectorAll('.ynps-cluster, .ynps-fac-icon').length",
     "counties": "document.querySelectorAll('.ynps-county-label').length",
+    "iso": "document.querySelectorAll('.leaflet-ynps-iso-pane path').length",
     "controls": "['leaflet-control-zoom-fullscreen', 'leaflet-control-measure', "
     "'leaflet-control-search'].map(function (c) "
     "{ return document.getElementsByClassName(c).length; })",
@@ -71,6 +72,7 @@ def _check(path: Path, shot: Path, expected_layers: list[str], query: str = "村
     assert res.dom_checks["clusters"] > 0
     assert res.dom_checks["search_hits"] > 0
     assert res.dom_checks["counties"] > 0
+    assert res.dom_checks["iso"] > 0  # folium GeoJson isochrones, in the runtime's pane
     assert all(n > 0 for n in res.dom_checks["controls"]), res.dom_checks["controls"]
     assert shot.is_file() and shot.stat().st_size > 10_000
     # every request that tried to leave the machine was a map tile

@@ -52,3 +52,29 @@ def test_per_facility_isochrones_match_their_own_search() -> None:
         d, _ = eng.search("walk", [np.array([row])])
         minutes = eng.cell_values(d)[0] / 60.0
         np.testing.assert_array_equal(_centres_inside(geom, g), minutes <= 10.0)
+
+
+def _pieces(inside: np.ndarray, grid: GridSpec) -> list[object]:
+    from rasterio.features import shapes
+    from shapely.geometry import shape
+
+    return [
+        shape(g)
+        for g, v in shapes(inside.astype(np.uint8), mask=inside, transform=grid.transform())
+        if v == 1
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(0.05, 0.95))
+def test_coverage_union_equals_unary_union(seed: int, density: float) -> None:
+    """The dissolve (coverage_union_all on the grid's edge-matched pieces) equals unary_union."""
+    rng = np.random.default_rng(seed)
+    g = GridSpec(32647, 400_000.0, 2_853_000.0, 100.0, 24, 31)
+    cells = np.where(rng.random(g.shape) < density, 5.0, np.inf)
+    geom = isochrone_geometry(cells, 10.0, g)
+    reference = shapely.unary_union(_pieces(np.isfinite(cells), g))
+    assert geom.is_valid
+    assert geom.area == reference.area == np.isfinite(cells).sum() * 100.0**2
+    assert shapely.equals(geom, reference)
+    assert shapely.symmetric_difference(geom, reference).area == 0.0

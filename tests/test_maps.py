@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -218,6 +219,14 @@ def _data(page: str) -> dict:
     return json.loads(m.group(2).replace("<\\/", "</"))
 
 
+def _fast_clusters(page: str) -> list[list[list[object]]]:
+    """The data arrays of folium's FastMarkerClusters, in page order."""
+    found = re.findall(
+        r"var fast_marker_cluster_\w+ = \(function\(\)\{.*?var data = (\[.*?\]);\n", page, re.S
+    )
+    return [json.loads(d) for d in found]
+
+
 def layer_names(page: str, kind: str = "overlays") -> list[str]:
     """Names of the layer control's overlays (or ``base_layers``), decoded."""
     block = re.search(kind + r" :\s*\{(.*?)\},", page, re.S)
@@ -260,17 +269,28 @@ def test_every_category_and_standard_is_a_layer(page_zh: str) -> None:
     assert "天地图" not in page_zh
 
 
+def _geojson_layers(page: str) -> dict[str, dict]:
+    """folium GeoJson layers: variable name -> the FeatureCollection added to it."""
+    found = re.findall(r"\n\s*(geo_json_\w+)_add\((\{.*?\})\);\n", page, re.S)
+    return {name: json.loads(fc) for name, fc in found}
+
+
 def test_only_first_isochrone_layer_is_shown(page_zh: str) -> None:
     data = _data(page_zh)
     assert list(data["isochrones"]) == ["health_15min", "school_30min", "culture_5km"]
-    # one isochrone layer added at start, the others are not
-    iso_vars = re.findall(r"var (\w+) = ynps\.layer\(\"iso:", page_zh)
-    assert len(iso_vars) == 3
-    added = [v for v in iso_vars if f"{v}.addTo(" in page_zh]
+    # folium GeoJson layers, one per standard, with a popup per polygon; one shown at start
+    layers = _geojson_layers(page_zh)
+    assert len(layers) == 3
+    added = [v for v in layers if re.search(rf"\b{v}\.addTo\(", page_zh)]
     assert len(added) == 1
+    assert page_zh.count('"pane": "ynps-iso"') == 3
+    assert page_zh.count("new L.Control.Layers") <= 1
     # the polygon with a hole keeps its hole
-    geom = data["isochrones"]["health_15min"]["features"]["features"][0]["geometry"]
+    first = layers[added[0]]
+    geom = first["features"][0]["geometry"]
     assert geom["type"] == "Polygon" and len(geom["coordinates"]) == 2
+    assert "15分钟医疗服务圈" in first["features"][0]["properties"]["p"]
+    assert f"{added[0]}.bindPopup(" in page_zh
 
 
 def test_legend_and_chinese_popups(page_zh: str) -> None:
@@ -288,7 +308,10 @@ def test_legend_and_chinese_popups(page_zh: str) -> None:
     assert "无法到达" in v1["p"]
     fac = data["facilities"]["health"]
     assert fac["label"] == "医疗卫生"
-    assert "乡镇卫生院" in fac["items"][0][2] and "床位 40" in fac["items"][0][2]
+    # the points are folium FastMarkerClusters: rows [lat, lon, popup, name]
+    rows = _fast_clusters(page_zh)[0]
+    assert "乡镇卫生院" in rows[0][2] and "床位 40" in rows[0][2]
+    assert rows[0][3] == "health设施0" and 20 < rows[0][0] < 30 and 95 < rows[0][1] < 110
     # choropleth shares per county: [all, per standard...]
     shares = {f["properties"]["county"]: f["properties"]["s"] for f in data["counties"]["features"]}
     assert shares["东县"][1:] == [0.9, 0.9, 0.9]
@@ -425,3 +448,56 @@ def test_metric_scale_and_compact_controls(page_zh: str) -> None:
 def test_popup_threshold_in_full_width_brackets(page_zh: str) -> None:
     v0 = _data(page_zh)["villages"]["features"][0]["properties"]["p"]
     assert "（标准 ≤ 15 分钟）" in v0 and "(标准" not in v0
+
+
+def test_folium_upgrade_cannot_silently_change_the_offline_assets(result: AnalysisResult) -> None:
+    """Each CDN URL folium would write is one a vendored asset stands in for, at its pin.
+
+    A folium release that moves to another Leaflet (or plugin) version references new URLs:
+    this test then names them, instead of the page quietly running on the old vendored file.
+    """
+    import importlib.util
+
+    import folium
+    from folium import plugins
+
+    m = maps.build_map(result)
+    urls = maps.folium_cdn_urls(m)
+    assert any("leaflet.js" in u for u in urls)  # the check is not vacuous
+    classes = (plugins.Search, plugins.FastMarkerCluster, plugins.MarkerCluster, folium.Map)
+    urls += [u for c in classes for _, u in [*c.default_js, *c.default_css]]
+    unknown = sorted({u for u in urls if u not in maps.FOLIUM_CDN})
+    assert not unknown, (
+        f"folium {folium.__version__} references {unknown}: vendor these versions "
+        "(scripts/vendor_assets.py) or check the vendored ones in the browser tests, then "
+        "list the URLs in ynps_geo.report.maps.FOLIUM_CDN"
+    )
+    spec = importlib.util.spec_from_file_location(
+        "vendor_assets", Path(__file__).parents[1] / "scripts" / "vendor_assets.py"
+    )
+    assert spec is not None and spec.loader is not None
+    vendor = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(vendor)
+    pins = {asset: ver for _, ver, _, _, files in vendor.PACKAGES for _, asset, _ in files}
+    assets = Path(maps.__file__).parent / "assets"
+    for url in set(urls):
+        asset, version = maps.FOLIUM_CDN[url]
+        assert maps._cdn_asset(url) == asset  # what inlining the page uses
+        if asset:
+            assert (assets / asset).is_file(), asset
+            assert pins[asset] == version, (url, pins[asset], version)
+
+
+def test_share_classes_are_a_branca_step_colormap(page_zh: str) -> None:
+    """The choropleth's classes (the runtime's selector, the legend) come from a StepColormap."""
+    cmap = maps.share_colormap()
+    steps = _data(page_zh)["share_classes"]
+
+    def selector(s: float) -> str:  # shareColor in ynps_map.js
+        return next((c for hi, c in steps if s < hi), steps[-1][1])
+
+    for s in [0.0, 0.25, 0.4999, 0.5, 0.6, 0.6999, 0.7, 0.8, 0.85, 0.9, 0.95, 0.99, 1.0]:
+        assert selector(s) == cmap.rgb_hex_str(s) == cmap(s)[:7], s
+    assert [c for _, c in steps] == [c for _, c in maps.SHARE_CLASSES]
+    for _, colour in steps:
+        assert colour in page_zh  # the legend's swatches

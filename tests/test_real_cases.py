@@ -53,6 +53,14 @@ def _check_coverage(cov: pd.DataFrame, villages: gpd.GeoDataFrame | None) -> Non
         counties = g[g["county"] != "ALL"]
         total = g[g["county"] == "ALL"]
         assert len(total) == 1, sid
+        if g["population_covered"].isna().all():  # not evaluable: no facility of its kind
+            assert g["share_covered"].isna().all() and g["villages_uncovered"].isna().all(), sid
+            assert float(total["population"].iloc[0]) == pytest.approx(
+                float(counties["population"].sum())
+            )
+            if villages is not None:
+                assert villages[f"{sid}_covered"].isna().all(), sid
+            continue
         for col in ("population", "population_covered", "villages", "villages_uncovered"):
             assert float(total[col].iloc[0]) == pytest.approx(float(counties[col].sum())), (
                 sid,

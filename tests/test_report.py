@@ -11,18 +11,29 @@ import logging
 import math
 import re
 import sys
+from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
+import markupsafe
 import numpy as np
 import pandas as pd
 import pytest
 
 from ynps_geo import workflows
+from ynps_geo.errors import ValidationError
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.report import charts, render, tables
 from ynps_geo.report.inline import external_refs
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _esc(text: str) -> str:
+    """Text as the report's templates escape it (jinja2 autoescaping)."""
+    return str(markupsafe.escape(text))
+
 
 SHEETS = [
     "汇总 Summary",
@@ -93,9 +104,9 @@ def test_report_names_every_standard(demo: tuple[AnalysisResult, Path], report: 
     assert len(result.standards) >= 5
     for s in result.standards:
         assert f'id="std-{s.id}"' in report
-        assert htmllib.escape(s.title_zh) in report, s.title_zh
-        assert htmllib.escape(s.title_en) in report, s.title_en
-        assert htmllib.escape(s.plan_text) in report, s.plan_text
+        assert _esc(s.title_zh) in report, s.title_zh
+        assert _esc(s.title_en) in report, s.title_en
+        assert _esc(s.plan_text) in report, s.plan_text
 
 
 def test_chinese_by_default_english_on_request(demo: tuple[AnalysisResult, Path]) -> None:
@@ -178,10 +189,10 @@ def test_method_lists_inputs_notes_and_config(
 ) -> None:
     result, _ = demo
     for path in [result.inputs["villages"], *result.inputs["facilities"]]:
-        assert htmllib.escape(path) in report
+        assert _esc(path) in report
     for note in result.notes:
-        assert htmllib.escape(note) in report
-    assert htmllib.escape(result.config_text.splitlines()[2]) in report
+        assert _esc(note) in report
+    assert _esc(result.config_text.splitlines()[2]) in report
     assert "load_inputs" in report
 
 
@@ -199,9 +210,9 @@ def test_uncovered_villages_ranked_top_100(demo: tuple[AnalysisResult, Path], re
     ]
     assert pops == sorted(pops, reverse=True)
     first = result.uncovered.iloc[0]
-    assert htmllib.escape(str(first["name"])) in rows[0]
+    assert _esc(str(first["name"])) in rows[0]
     failed = first["failed_standards"].split(",")[0]
-    assert htmllib.escape(str(first[f"{failed}_facility"])) in rows[0]
+    assert _esc(str(first[f"{failed}_facility"])) in rows[0]
     assert f"{float(first['max_excess_minutes']):.1f}" in rows[0]
 
 
@@ -502,7 +513,7 @@ def test_rule_tables_name_the_rule_and_the_village(demo: tuple[AnalysisResult, P
     assert "综合文化服务中心" in pres  # the rule's title next to its id
     rat = re.search(r'data-table="ratios">.*?</table>', doc, re.S).group(0)
     assert ">床位<" in rat and ">beds<" in rat
-    assert htmllib.escape(tables._rule_titles()["beds_per_1000"][0]) in rat
+    assert _esc(tables._rule_titles()["beds_per_1000"][0]) in rat
     assert tables.format_value("prefecture_seat", "word", "zh") == "州(市)政府驻地"
     # the workbook keeps the columns as the rules wrote them
     assert [c.key for c in tables.presence_table(r).columns][:3] == [
@@ -510,3 +521,175 @@ def test_rule_tables_name_the_rule_and_the_village(demo: tuple[AnalysisResult, P
         "unit_level",
         "unit",
     ]
+
+
+# ----------------------------------------------------------------------------- templates
+
+
+class _Tables(HTMLParser):
+    """Every ``<table data-table=...>`` of a page: header texts and cell texts per language."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, dict[str, list[Any]]] = {}
+        self._key: str | None = None
+        self._cell: dict[str, str] | None = None
+        self._lang = ""
+        self._row: list[dict[str, str]] = []
+        self._in_head = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table" and a.get("data-table"):
+            self._key = str(a["data-table"])
+            self.tables[self._key] = {"head": [], "rows": []}
+        elif self._key is None:
+            return
+        elif tag == "thead":
+            self._in_head = True
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = {"zh": "", "en": ""}
+            self._lang = ""
+        elif tag == "span" and self._cell is not None:
+            self._lang = a.get("lang") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._key is None:
+            return
+        if tag == "span":
+            self._lang = ""
+        elif tag in ("td", "th") and self._cell is not None:
+            self._row.append(self._cell)
+            self._cell = None
+        elif tag == "tr":
+            self.tables[self._key]["head" if self._in_head else "rows"].append(self._row)
+        elif tag == "thead":
+            self._in_head = False
+        elif tag == "table":
+            self._key = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is None:
+            return
+        for lang in ("zh", "en"):
+            if self._lang in ("", lang):
+                self._cell[lang] += data
+
+
+def _parse_tables(doc: str) -> dict[str, dict[str, list[Any]]]:
+    p = _Tables()
+    p.feed(doc)
+    return p.tables
+
+
+def test_templates_render_the_same_tables(demo: tuple[AnalysisResult, Path], report: str) -> None:
+    """Each table in the page holds, cell by cell, the table's values formatted for people."""
+    result, _ = demo
+    parsed = _parse_tables(report)
+    by_key = {t.key: t for t in tables.all_tables(result)}
+    expected = {
+        "county": by_key["county"],
+        "setting": by_key["setting"],
+        "equity": by_key["equity"],
+        "presence_summary": by_key["presence_summary"],
+        "ratios": tables.with_names(by_key["ratios"], result),
+        "uncovered": tables.uncovered_table(result, top=render.UNCOVERED_TOP),
+    }
+    checked = 0
+    for key, t in expected.items():
+        if not len(t):
+            continue
+        got = parsed[key]
+        assert [h["zh"] for h in got["head"][0]] == [c.zh for c in t.columns], key
+        assert [h["en"] for h in got["head"][0]] == [c.en for c in t.columns], key
+        n = min(len(t), render.UNCOVERED_TOP if key == "uncovered" else render.TABLE_MAX_ROWS)
+        assert len(got["rows"]) == n, key
+        for row, rec in zip(got["rows"], t.data.head(n).to_dict("records"), strict=True):
+            for lang in ("zh", "en"):
+                want = [tables.format_value(rec.get(c.key), c.kind, lang) for c in t.columns]
+                assert [cell[lang] for cell in row] == want, (key, lang)
+        checked += 1
+    assert checked >= 5
+    # the overview table: the summary's key columns, one row per standard
+    over = parsed["overview"]
+    assert [r[0]["zh"] for r in over["rows"]] == [s.id for s in result.standards]
+
+
+def test_templates_escape_every_value(demo: tuple[AnalysisResult, Path]) -> None:
+    """Autoescaping: a name with markup shows as text, never as markup."""
+    result, _ = demo
+    evil = '<script>alert("x")</script>&'
+    villages = result.uncovered.copy()
+    villages["name"] = evil
+    doc = render.report_html(
+        dataclasses.replace(result, name=evil, uncovered=villages, config_text=evil)
+    )
+    assert "<script>alert" not in doc
+    assert doc.count("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;") >= 3
+    # the only scripts are the language switch
+    assert doc.count("<script>") == 1
+
+
+def test_user_template_folder_restyles_without_python(
+    demo: tuple[AnalysisResult, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result, _ = demo
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "style.css").write_text("body{background:#fffbe6}", encoding="utf-8")
+    (tmp_path / "sections" / "config.html.j2").write_text(
+        '{% from "_macros.html.j2" import section %}'
+        '{% call section("config", "配置", "Config") %}<p id="ours">{{ name }}</p>{% endcall %}',
+        encoding="utf-8",
+    )
+    doc = render.report_html(result, template_dir=tmp_path)
+    assert "body{background:#fffbe6}" in doc
+    assert ".show-zh .en{display:none" not in doc  # the packaged CSS was replaced
+    assert f'<p id="ours">{_esc(result.name)}</p>' in doc
+    assert 'id="timings"' in doc  # the other sections come from the package
+    # the same through the environment variable
+    monkeypatch.setenv(render.TEMPLATES_ENV, str(tmp_path))
+    assert "body{background:#fffbe6}" in render.report_html(result)
+    monkeypatch.setenv(render.TEMPLATES_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ValidationError, match=r"YNPS_GEO_REPORT_TEMPLATES.*does not exist"):
+        render.report_html(result)
+    with pytest.raises(ValueError, match=r"report_templates.*does not exist"):
+        render.report_html(result, template_dir=tmp_path / "nope")
+
+
+def test_templates_ship_as_package_data() -> None:
+    """Every section's template is in the package (setuptools package-data)."""
+    root = resources.files("ynps_geo.report") / "templates"
+    names = {s.template for s in render.SECTIONS} | {
+        "report.html.j2",
+        "_macros.html.j2",
+        "style.css",
+        "script.js",
+        "sections/standard.html.j2",
+    }
+    for name in names:
+        assert (root / name).is_file(), name
+    import tomllib
+
+    pyproject = tomllib.loads(
+        (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    data = pyproject["tool"]["setuptools"]["package-data"]["ynps_geo"]
+    assert "report/templates/*" in data and "report/templates/sections/*" in data
+
+
+def test_config_key_report_templates(demo: tuple[AnalysisResult, Path]) -> None:
+    from ynps_geo.config import load_config
+    from ynps_geo.errors import ConfigError
+
+    _, out = demo
+    cfg_text = (out / "data" / "config.yaml").read_text(encoding="utf-8")
+    bad = out / "data" / "bad_templates.yaml"
+    bad.write_text(cfg_text + "\nreport_templates: no_such_folder\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="'report_templates' folder 'no_such_folder'"):
+        load_config(bad)
+    (out / "data" / "tpl").mkdir(exist_ok=True)
+    good = out / "data" / "good_templates.yaml"
+    good.write_text(cfg_text + "\nreport_templates: tpl\n", encoding="utf-8")
+    assert load_config(good).options["report_templates"] == "tpl"

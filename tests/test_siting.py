@@ -395,3 +395,97 @@ def test_demo_bad_county_and_candidates(demo: tuple[Path, Any]) -> None:
         suggest_sites(demo[1], "health_15min", 1, county="Nowhere", options=_options())
     with pytest.raises(ValidationError, match="candidates="):
         suggest_sites(demo[1], "health_15min", 1, candidates="towns", options=_options())
+
+
+# --------------------------------------------------------------------------------------------
+# peers: spopt's MCLP and LSCP (PuLP + CBC) on the same cover
+# --------------------------------------------------------------------------------------------
+
+
+def _cbc() -> Any:
+    """CBC through PuLP: the bundled one (PuLP 2-3), else COIN_CMD (PuLP 4, ``pulp[cbc]``)."""
+    pulp = pytest.importorskip("pulp")
+    solver = getattr(pulp, "PULP_CBC_CMD", None) or pulp.COIN_CMD
+    return solver(msg=False)
+
+
+def _spopt_cost(cover: np.ndarray) -> np.ndarray:
+    """A cost matrix whose service radius 1 reproduces ``cover`` (0 inside, 2 outside)."""
+    return np.where(cover, 0.0, 2.0)
+
+
+def _random_case(seed: int, existing_share: float = 0.0) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(3, 14)), int(rng.integers(2, 9))
+    cover = rng.random((n, m)) < rng.uniform(0.1, 0.5)
+    weights = rng.integers(1, 1000, n).astype(float)  # populations
+    existing = rng.random(n) < existing_share
+    return cover, weights, existing
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 6))
+def test_exact_mclp_equals_spopt(seed: int, p: int) -> None:
+    """Exact MCLP covers as much weight as spopt's MCLP.from_cost_matrix (the optimum)."""
+    spopt_locate = pytest.importorskip("spopt.locate")
+    pulp = pytest.importorskip("pulp")
+    cover, weights, _ = _random_case(seed)
+    p = min(p, cover.shape[1])
+    ours = maximal_covering(cover, weights, p, method="exact")
+    peer = spopt_locate.MCLP.from_cost_matrix(_spopt_cost(cover), weights, 1.0, p_facilities=p)
+    peer = peer.solve(_cbc())
+    peer_sites = [j for j in range(cover.shape[1]) if peer.fac_vars[j].value() > 0.5]
+    peer_weight = float(weights[cover[:, peer_sites].any(axis=1)].sum()) if peer_sites else 0.0
+    assert ours.final_weight == pytest.approx(peer_weight, abs=1e-9)
+    assert ours.final_weight == pytest.approx(float(pulp.value(peer.problem.objective)), abs=1e-6)
+    assert len(ours.chosen) <= p
+    # and the greedy never beats the optimum
+    assert maximal_covering(cover, weights, p).final_weight <= ours.final_weight + 1e-9
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 4))
+def test_exact_mclp_with_existing_equals_spopt_with_predefined_sites(seed: int, p: int) -> None:
+    """Demand already served counts as covered: spopt models it as a predefined facility."""
+    spopt_locate = pytest.importorskip("spopt.locate")
+    pytest.importorskip("pulp")
+    cover, weights, existing = _random_case(seed, existing_share=0.3)
+    p = min(p, cover.shape[1])
+    ours = maximal_covering(cover, weights, p, existing=existing, method="exact")
+    # one more column: the existing facilities together, opened in advance and not counted
+    cost = _spopt_cost(np.c_[cover, existing])
+    predefined = np.r_[np.zeros(cover.shape[1], bool), True]
+    peer = spopt_locate.MCLP.from_cost_matrix(
+        cost, weights, 1.0, p_facilities=p + 1, predefined_facilities_arr=predefined
+    ).solve(_cbc())
+    opened = [j for j in range(cover.shape[1] + 1) if peer.fac_vars[j].value() > 0.5]
+    peer_weight = float(weights[np.c_[cover, existing][:, opened].any(axis=1)].sum())
+    assert ours.final_weight == pytest.approx(peer_weight, abs=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_exact_lscp_equals_spopt(seed: int) -> None:
+    """Exact LSCP opens as few sites as spopt's LSCP.from_cost_matrix, and covers everyone."""
+    spopt_locate = pytest.importorskip("spopt.locate")
+    pulp = pytest.importorskip("pulp")
+    cover, weights, _ = _random_case(seed)
+    ours = set_covering(cover, weights=weights, method="exact")
+    coverable = cover.any(axis=1)
+    if not coverable.any():
+        assert len(ours.chosen) == 0
+        return
+    # spopt needs every demand row coverable: give it the coverable rows (ours reports the
+    # others as uncoverable)
+    peer = spopt_locate.LSCP.from_cost_matrix(_spopt_cost(cover[coverable]), 1.0)
+    peer = peer.solve(_cbc())
+    n_peer = sum(1 for j in range(cover.shape[1]) if peer.fac_vars[j].value() > 0.5)
+    assert len(ours.chosen) == n_peer == round(pulp.value(peer.problem.objective))
+    assert ours.covered[coverable].all()
+    np.testing.assert_array_equal(ours.uncoverable, ~coverable)
+    # greedy is a cover too, never smaller than the optimum
+    greedy = set_covering(cover, weights=weights)
+    assert greedy.covered[coverable].all() and len(greedy.chosen) >= n_peer

@@ -211,8 +211,10 @@ def to_float(
         lab = list(labels) if labels is not None else list(range(len(values)))
         where = np.flatnonzero(bad.to_numpy())
         examples = format_list(f"{lab[i]} ({values.iloc[i]!r})" for i in where)
+        nan = any(str(values.iloc[i]).strip().lower() in ("nan", "-nan", "+nan") for i in where)
+        what = " (NaN means 'not a number')" if nan else ""
         msg = (
-            f"{source}: column '{column}' has values that are not numbers: {examples}. "
+            f"{source}: column '{column}' has values that are not numbers{what}: {examples}. "
             "Fix: correct those cells (numbers only, no units)"
         )
         raise ValidationError(msg)
@@ -235,6 +237,48 @@ def check_unique(ids: pd.Series, *, source: str, column: str) -> None:
         msg = (
             f"{source}: column '{column}' has duplicate ids: {values}. Fix: make the ids "
             "unique, or choose another id column"
+        )
+        raise ValidationError(msg)
+
+
+def check_population(values: pd.Series, labels: Sequence[Any], *, source: str, column: str) -> None:
+    """Refuse village populations that cannot be true: infinite, or above a sane limit.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        float values (NaN for empty cells is left to the caller's missing policy).
+    labels : sequence
+        Row ids for the message.
+    source, column : str
+        File and column for the message.
+
+    Raises
+    ------
+    ValidationError
+        ``inf`` (naming the file, column and rows) or a value above
+        :data:`ynps_geo.settings.max_village_population` (naming the rows and values).
+    """
+    from ynps_geo import settings
+
+    arr = values.to_numpy(dtype=float)
+    labels = list(labels)
+    inf = np.flatnonzero(np.isinf(arr))
+    if len(inf):
+        rows = format_list(labels[i] for i in inf)
+        msg = (
+            f"{source}: column '{column}' holds infinite populations (inf) in rows {rows}. "
+            "Fix: give the number of residents of each village"
+        )
+        raise ValidationError(msg)
+    limit = float(settings.max_village_population)
+    big = np.flatnonzero(np.isfinite(arr) & (arr > limit))
+    if len(big):
+        rows = format_list(f"{labels[i]} ({arr[i]:,.0f})" for i in big)
+        msg = (
+            f"{source}: column '{column}' has implausible village populations (more than "
+            f"{limit:,.0f}) in rows {rows}. Fix: correct those cells (a typo or a unit error?); "
+            "a larger place is several villages or a town"
         )
         raise ValidationError(msg)
 

@@ -20,6 +20,7 @@ import pandas as pd
 from ynps_geo import settings
 from ynps_geo._geo import reproject_geometry, utm_epsg
 from ynps_geo.coverage import covered
+from ynps_geo.errors import ValidationError
 from ynps_geo.model.grid import GridSpec
 from ynps_geo.model.standards import PlanStandard
 
@@ -207,6 +208,46 @@ def _settings_for_people(
     return out
 
 
+#: share of DEM grid cells without elevation above which the report carries a warning
+DEM_VOID_WARN = 0.05
+
+
+def _extent(bounds: tuple[float, float, float, float] | Any) -> str:
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    return f"lon {x0:.4f}..{x1:.4f}, lat {y0:.4f}..{y1:.4f}"
+
+
+def _raster_extent(path: Path) -> str:
+    from ynps_geo.io.raster import raster_summary
+
+    return _extent(raster_summary(path, what="DEM", area_wgs84=None)["bounds_wgs84"])
+
+
+def _county_cells(geom_m: Any, grid: GridSpec) -> np.ndarray:
+    """Cells of ``grid`` whose centre lies inside the county polygon (in the grid's CRS)."""
+    from rasterio.features import geometry_mask
+
+    return ~geometry_mask([geom_m], out_shape=grid.shape, transform=grid.transform())
+
+
+def check_grid_size(grid: GridSpec, options: Options) -> None:
+    """Refuse a grid too large to hold in memory (a tiny ``resolution_m`` or huge ``margin_m``).
+
+    Raises
+    ------
+    ValidationError
+        More than :data:`ynps_geo.settings.max_grid_cells` cells.
+    """
+    if grid.size > settings.max_grid_cells:
+        msg = (
+            f"the analysis grid would have {grid.size:,} cells ({grid.height} x {grid.width} at "
+            f"resolution_m {options.resolution_m:g} with margin_m {options.margin_m:g}), more "
+            f"than the limit of {settings.max_grid_cells:,}. Fix: use a coarser resolution_m "
+            "or a smaller margin_m"
+        )
+        raise ValidationError(msg)
+
+
 def county_area_wgs84(geom_wgs84: Any, margin_m: float) -> Any:
     """The county polygon grown by ``margin_m`` metres (in its UTM zone), in EPSG:4326."""
     c = geom_wgs84.centroid
@@ -294,10 +335,31 @@ def build_county_engine(
     grid = GridSpec.covering(epsg, area_m.bounds, options.resolution_m)
     area_wgs = reproject_geometry(area_m, epsg, "EPSG:4326")
 
+    check_grid_size(grid, options)
     # terrain
     if inputs.dem_path is not None:
-        dem, void = _fill_voids(reproject_to_grid(inputs.dem_path, grid, what="DEM"))
-        if void > 0:
+        raw = reproject_to_grid(inputs.dem_path, grid, what="DEM")
+        if not np.isfinite(raw).any():
+            msg = (
+                f"DEM {inputs.dem_path} has no valid elevation in county {county}'s area (the "
+                f"county and its margin: {_extent(area_wgs.bounds)}); the DEM covers "
+                f"{_raster_extent(inputs.dem_path)}. Fix: give a DEM that covers the county "
+                "(and check its CRS and nodata value), or leave dem out for flat terrain"
+            )
+            raise ValidationError(msg)
+        dem, void = _fill_voids(raw)
+        in_county = _county_cells(geom_m, grid)
+        county_void = float((~np.isfinite(raw))[in_county].mean()) if in_county.any() else 0.0
+        if county_void > DEM_VOID_WARN:
+            notes.append(
+                f"warning: {county_void:.1%} of the county's DEM cells have no elevation (voids "
+                f"or outside {Path(inputs.dem_path).name}, which covers "
+                f"{_raster_extent(inputs.dem_path)}; the county and its margin span "
+                f"{_extent(area_wgs.bounds)}); they were filled from the nearest valid cell, so "
+                "slopes there are guesses. Fix: give a DEM covering the county and its margin"
+            )
+            log.warning("county %s: %s", county, notes[-1])
+        elif void > 0:
             notes.append(
                 f"{void:.1%} of the DEM grid had no elevation (voids or outside the DEM) "
                 "and was filled from the nearest valid cell"

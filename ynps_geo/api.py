@@ -389,8 +389,9 @@ def _config(
     own, shared, options = _split_keywords(kwargs, extra)
     sfile = options.pop("standards_file", None)
     overrides = list(options.pop("standards_overrides", None) or [])
-    options["progress"] = options.get("progress", True)
-    check_options(options, source)
+    progress = options.pop("progress", True)
+    options = check_options(options, source)
+    options["progress"] = progress
     v_spec = (
         _spec(villages, "villages", own["villages"], shared, source)
         if villages is not None

@@ -1,4 +1,5 @@
-"""Command line: ``ynps-geo demo | analyze | report | compare | sites | standards | fetch``.
+"""Command line: ``ynps-geo demo | analyze | report | compare | sites | standards |
+config-schema | fetch | cache``.
 
 Each command parses its options and calls one workflow (or one download function).
 """
@@ -7,14 +8,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from ynps_geo import __version__
-from ynps_geo.errors import YnpsGeoError, YnpsGeoWarning
+from ynps_geo.errors import DataSourceError, YnpsGeoError, YnpsGeoWarning
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="run the full analysis on the embedded demo county")
     d.add_argument("--out", required=True, type=Path, help="output folder")
-    d.add_argument("--seed", type=int, default=532901, help="seed of the demo generator")
+    d.add_argument(
+        "--seed", type=_seed, default=532901, help="seed of the demo generator (0 to 2**32-1)"
+    )
+    d.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite the demo inputs (OUT/data) left by an earlier demo run",
+    )
     a = sub.add_parser("analyze", help="run the full analysis described by a YAML config")
     a.add_argument("config", type=Path, help="analysis config (YAML)")
     a.add_argument("--out", required=True, type=Path, help="output folder")
@@ -70,10 +78,29 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--county", help="county to site in (when the config has several)")
     t.add_argument("--method", choices=["greedy", "exact"], default="greedy")
     t.add_argument("--out", type=Path, help="write the sites to this GeoPackage/GeoParquet")
+    c = sub.add_parser(
+        "config-schema",
+        help="print the JSON Schema of the analysis config (for editors and validators)",
+    )
+    c.add_argument("--out", type=Path, help="write it to this file instead of the screen")
     s = sub.add_parser("standards", help="list the plan standards the tool knows")
     s.add_argument("--format", choices=["table", "csv"], default="table")
     _fetch_parser(sub)
+    c = sub.add_parser("cache", help="the cache of results and downloads: where, how big, clear")
+    c.add_argument("action", choices=["info", "clear"], help="info: folder and size; clear: empty")
     return p
+
+
+def _seed(text: str) -> int:
+    """A demo seed: a whole number from 0 to 2**32 - 1 (numpy's seed range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        msg = f"invalid seed {text!r}: give a whole number from 0 to 4294967295"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
 
 def _county_options(p: argparse.ArgumentParser) -> None:
@@ -114,7 +141,13 @@ def _fetch_parser(sub: Any) -> None:
             "https://overpass-api.de/api/interpreter)",
         )
         o.add_argument("--timeout", type=int, default=180, help="server timeout, seconds")
-        o.add_argument("--retries", type=int, default=3, help="retries on 429/504 and drops")
+        o.add_argument("--retries", type=int, default=3, help="retries on 5xx and drops")
+        o.add_argument(
+            "--max-area-km2",
+            type=float,
+            help="largest area asked in one Overpass request; larger ones are split "
+            "(default 2500, osmnx's)",
+        )
     w = what.add_parser("worldpop", help="WorldPop 100 m population GeoTIFF of a country")
     w.add_argument("--iso3", default="CHN", help="ISO3 country code (default CHN)")
     w.add_argument("--year", type=int, default=2020, help="2000-2020 (default 2020)")
@@ -150,8 +183,60 @@ def _fetch(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         timeout_s=args.timeout,
         retries=args.retries,
+        max_query_area_m2=None if args.max_area_km2 is None else args.max_area_km2 * 1e6,
     )
     return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from ynps_geo.io import cache
+
+    root = cache.cache_root()
+    if args.action == "clear":
+        n, size = cache.clear()
+        print(f"removed {n:,} files ({size / 1e6:,.1f} MB) from {root}")
+    else:
+        from ynps_geo import settings
+
+        print(
+            f"{root}: {cache.cache_size() / 1e6:,.1f} MB (results and downloads capped at "
+            f"{settings.cache_max_mb:,.0f} MB; set YNPS_GEO_CACHE / YNPS_GEO_CACHE_MAX_MB)"
+        )
+    return 0
+
+
+class _WarningFilter(logging.Filter):
+    """Warnings captured by logging (``py.warnings``): ynps_geo's as their plain message,
+    the libraries' only with ``-v``."""
+
+    _FORMAT = re.compile(r"^.*?:\d+: (?P<cat>\w+): (?P<msg>.*)$", re.DOTALL)
+
+    def __init__(self, verbose: int) -> None:
+        super().__init__()
+        self.verbose = verbose
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        m = self._FORMAT.match(record.getMessage())
+        if m is None:
+            return bool(self.verbose)
+        # warnings.formatwarning appends the source line, indented, after a newline
+        text = re.sub(r"\n  [^\n]*\n?$", "", m.group("msg")).rstrip("\n")
+        if m.group("cat") in _ynps_warning_names():
+            record.msg, record.args = text, None
+            return True
+        if self.verbose:
+            record.msg, record.args = f"{m.group('cat')}: {text}", None
+            return True
+        return False
+
+
+def _ynps_warning_names() -> set[str]:
+    names, todo = set(), [YnpsGeoWarning]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
@@ -160,20 +245,12 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         level=level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
     )
 
-    def show(
-        message: Warning | str,
-        category: type[Warning],
-        filename: str,
-        lineno: int,
-        file: object = None,
-        line: str | None = None,
-    ) -> None:
-        if issubclass(category, YnpsGeoWarning):
-            logging.getLogger("ynps_geo").warning("%s", message)
-        elif verbose:
-            logging.getLogger("py.warnings").warning("%s: %s", category.__name__, message)
-
-    warnings.showwarning = show
+    logging.captureWarnings(False)  # a second call (tests, notebooks) must capture afresh
+    logging.captureWarnings(True)
+    captured = logging.getLogger("py.warnings")
+    for f in [f for f in captured.filters if isinstance(f, _WarningFilter)]:
+        captured.removeFilter(f)
+    captured.addFilter(_WarningFilter(verbose))
     for noisy in ("pyogrio", "fiona", "rasterio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -208,6 +285,11 @@ def _fail(message: str, log_file: logging.Handler | None) -> None:
 
 
 def _sites(args: argparse.Namespace, workflows: Any) -> int:
+    if args.out:  # checked before the search, not after it
+        if args.out.is_dir():
+            msg = f"--out {args.out} is a folder; give a file such as sites.gpkg"
+            raise DataSourceError(msg)
+        workflows.check_output_dir(args.out.parent)
     sites = workflows.suggest_sites(
         args.config, args.standard, args.p, county=args.county, method=args.method
     )
@@ -250,6 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "fetch":
             return _fetch(args)
+        if args.command == "cache":
+            return _cache(args)
         from ynps_geo import workflows
 
         if args.command == "standards":
@@ -267,9 +351,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sites(args, workflows)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "config-schema":
+            from ynps_geo.config_model import schema_json
+
+            text = schema_json() + "\n"
+            if args.out:
+                from ynps_geo.io.vector import atomic_write
+
+                with atomic_write(args.out) as tmp:
+                    Path(tmp).write_text(text, encoding="utf-8")
+            else:
+                sys.stdout.write(text)
+            return 0
         target = args.out
         if args.command == "demo":
-            result = workflows.demo(args.out, seed=args.seed, progress=log.info)
+            result = workflows.demo(args.out, seed=args.seed, progress=log.info, force=args.force)
         elif args.command == "report":
             log_file = _log_to_file(args.log or args.out / "ynps-geo.log")
             result, target = workflows.report(
@@ -296,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if result.failures:  # each failure was logged by the workflow, with its reason
             _fail(
                 f"{len(result.failures)} of {len(result.counties)} counties failed (the others "
-                f"were written): {'; '.join(result.failures)}",
+                f"were written): {'; '.join(f'{c}: {r}' for c, r in result.failures.items())}",
                 log_file,
             )
             return 3

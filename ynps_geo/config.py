@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from ynps_geo.config_model import check_options
 from ynps_geo.errors import ConfigError, DataSourceError
 from ynps_geo.io.postgis import POSTGIS_KEYS, check_layer_spec, layer_label, spec_is_postgis
 from ynps_geo.io.vector import FACILITY_KEYS, VILLAGE_KEYS
@@ -30,6 +31,7 @@ OPTION_KEYS: tuple[str, ...] = (
     "outside_facilities",
     "groups",
     "language",
+    "report_templates",
     "pilot_counties",
     "prefecture",
     "facility_isochrones",
@@ -152,22 +154,6 @@ def _layer(data: Any, key: str, source: Path) -> dict[str, Any] | None:
     return out
 
 
-def check_options(options: Mapping[str, Any], source: Path | str) -> None:
-    """Check the values of option keys (shared by the YAML route and ``ynps_geo.analyze``)."""
-    if options.get("connectivity", 8) not in (4, 8, 16):
-        msg = f"{source}: 'connectivity' must be 8 or 16, got {options['connectivity']!r}"
-        raise ConfigError(msg)
-    if options.get("language", "zh") not in ("zh", "en"):
-        msg = f"{source}: 'language' must be zh (Chinese, the default) or en (English)"
-        raise ConfigError(msg)
-    if options.get("facility_isochrones", "walk") not in ("none", "walk", "all"):
-        msg = f"{source}: 'facility_isochrones' must be none, walk or all"
-        raise ConfigError(msg)
-    if options.get("outside_facilities", "keep") not in ("keep", "drop"):
-        msg = f"{source}: 'outside_facilities' must be 'keep' or 'drop'"
-        raise ConfigError(msg)
-
-
 def load_config(path: str | Path) -> AnalysisConfig:
     """Read and validate an analysis config.
 
@@ -194,6 +180,7 @@ def load_config(path: str | Path) -> AnalysisConfig:
         msg = f"{source}: expected a mapping of keys (name, boundary, villages, ...)"
         raise ConfigError(msg)
     _check_keys(data, TOP_KEYS, "the config", source)
+    check_options(data, source, whole=True)  # the types of the other keys
     facilities_raw = data.get("facilities") or []
     if isinstance(facilities_raw, Mapping | str):
         facilities_raw = [facilities_raw]
@@ -229,8 +216,15 @@ def load_config(path: str | Path) -> AnalysisConfig:
     if not isinstance(overrides, list):
         msg = f"{source}: 'standards_overrides' must be a list of {{id: ..., threshold: ...}}"
         raise ConfigError(msg)
-    options = {k: data[k] for k in OPTION_KEYS if k in data}
-    check_options(options, source)
+    # every option's type and range (config_model), before any data is read
+    options = check_options({k: data[k] for k in OPTION_KEYS if k in data}, source)
+    tpl = options.get("report_templates")
+    if tpl is not None and not (source.parent / str(tpl)).is_dir():
+        msg = (
+            f"{source}: 'report_templates' folder {str(tpl)!r} does not exist; fix the path "
+            "(relative to the config) or remove the key to use the packaged templates"
+        )
+        raise ConfigError(msg)
     cfg = AnalysisConfig(
         source=source,
         name=str(data.get("name") or source.stem),

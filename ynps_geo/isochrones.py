@@ -1,7 +1,9 @@
 """Isochrone polygons from travel-time surfaces, and the people inside them.
 
 A place is inside an isochrone exactly when its time is <= the threshold (inclusive); polygons
-follow the grid cells (no convex hulls) and keep their holes.
+follow the grid cells (no convex hulls) and keep their holes. The pieces of an isochrone are
+dissolved with :func:`shapely.coverage_union_all`, exact for edge-matched polygons from one
+grid and faster than ``unary_union``.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec
     -------
     shapely geometry (Polygon/MultiPolygon, possibly empty)
     """
+    import shapely
     from rasterio.features import shapes
     from shapely.geometry import shape
-    from shapely.ops import unary_union
 
     inside = np.isfinite(cell_values) & (cell_values <= threshold * (1.0 + 1e-9))
     if not inside.any():
@@ -42,7 +44,9 @@ def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec
         for geom, val in shapes(inside.astype(np.uint8), mask=inside, transform=grid.transform())
         if val == 1
     ]
-    return unary_union(polys)
+    # the pieces come from one grid: they never overlap and share exact edges and vertices
+    # (a polygonal coverage), so the fast coverage union equals unary_union (tested)
+    return shapely.coverage_union_all(polys)
 
 
 def to_wgs84(geom: Any, epsg: int) -> Any:

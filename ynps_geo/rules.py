@@ -48,8 +48,10 @@ __all__ = [
     "SEAT_RADIUS_M",
     "SEAT_RULES",
     "group_label",
+    "not_evaluable_note",
     "presence_table",
     "ratio_table",
+    "unmatched_groups",
 ]
 
 #: Unit name of the whole study area.
@@ -111,6 +113,84 @@ def group_label(group: Sequence[str]) -> str:
         zh = SUBTYPE_LABELS_ZH.get(name, "")
         parts.append(f"{zh} {name.replace('_', ' ')}".strip())
     return " / ".join(parts)
+
+
+def unmatched_groups(
+    groups: Sequence[Sequence[str]], facilities: pd.DataFrame
+) -> list[tuple[str, ...]]:
+    """The groups of a rule that the data cannot decide: no facility of the study area belongs
+    to them, and the register does not list that kind of facility finely enough to say so.
+
+    A group is undecidable when no facility matches it and either some facility of its
+    category has no finer type (a row saying only ``health`` could be the ``hospital`` sought)
+    or the data hold no facility of that category at all (the layer may simply be missing). A
+    rule needing such a group is reported as not evaluable, never as 0% or "not met". When
+    every facility of the category has a finer type (libraries, culture stations...) and none
+    is a museum, "no museum" is an answer, not an unknown.
+
+    Parameters
+    ----------
+    groups : sequence of sequence of str
+        The rule's facility groups (category or subtype names).
+    facilities : DataFrame
+        ``category`` and ``subtype`` of every facility of the study area.
+
+    Returns
+    -------
+    list of tuple of str
+        The groups without a single matching facility, in the rule's order.
+    """
+    from ynps_geo.model.facilities import SUBTYPES
+
+    if facilities is None or len(facilities) == 0:
+        return [tuple(g) for g in groups]
+    category = facilities["category"].astype(str)
+    coarse = (facilities["subtype"].astype(str) == category).to_numpy()
+    out = []
+    for g in groups:
+        if facility_matches(facilities, g).any():
+            continue
+        of_kind = category.isin({SUBTYPES.get(n, n) for n in g}).to_numpy()
+        if not of_kind.any() or (coarse & of_kind).any():
+            out.append(tuple(g))
+    return out
+
+
+def not_evaluable_note(
+    std_id: str, missing: Sequence[Sequence[str]], facilities: pd.DataFrame | None
+) -> str:
+    """One line saying why a rule is not evaluable, what the register offers, and the fix.
+
+    Parameters
+    ----------
+    std_id : str
+        The rule.
+    missing : sequence of groups
+        Its groups that no facility belongs to (see :func:`unmatched_groups`).
+    facilities : DataFrame or None
+        The study area's facilities (``category``, ``subtype``).
+    """
+    from ynps_geo.model.facilities import SUBTYPES
+
+    wanted = "; ".join(group_label(g) for g in missing)
+    cats = {SUBTYPES.get(n, n) for g in missing for n in g}
+    offer = "no facilities at all"
+    if facilities is not None and len(facilities):
+        same = facilities[facilities["category"].astype(str).isin(cats)]
+        if len(same):
+            counts = same["subtype"].astype(str).value_counts()
+            offer = "only " + ", ".join(f"{k} ({v})" for k, v in counts.head(6).items())
+        else:
+            offer = (
+                f"no facility of category {', '.join(sorted(cats))} at all (if the study area "
+                "truly has none, the rule is not met; if the register leaves them out, add them)"
+            )
+    return (
+        f"{std_id}: not evaluable (shown as unknown, not as 0% or 'not met'): no facility in "
+        f"the study area is a {wanted}; the register offers {offer}. Fix: give finer "
+        "`category` values (e.g. hospital, township_health_centre, elder_care_institution) or "
+        "Chinese type names such as 人民医院, 卫生院, 养老院 in the type column or the names"
+    )
 
 
 # ---- input checks -----------------------------------------------------------------------------
@@ -420,6 +500,9 @@ def presence_table(
         labels = [group_label(g) for g in groups]
         masks = [facility_matches(fac, g) for g in groups]
         any_mask = np.logical_or.reduce(masks)
+        unknown_groups = unmatched_groups(groups, fac)
+        if unknown_groups:
+            notes.append(not_evaluable_note(std.id, unknown_groups, fac))
         level = (std.unit_level or "county").lower()
         seat_rule = std.id in SEAT_RULES or "seat" in std.title_en.lower()
         if std.pilot_only and pilots is None:
@@ -432,10 +515,16 @@ def presence_table(
             labels: list[str] = labels,
             masks: list[np.ndarray] = masks,
             any_mask: np.ndarray = any_mask,
+            unknown: list[tuple[str, ...]] = unknown_groups,
         ) -> list[dict[str, Any]]:
             out = []
             for unit, county, in_unit, members in units:
                 applicable, note = _pilot_state(std, pilots, [unit, *members])
+                if unknown and applicable:
+                    applicable = False
+                    note = "not evaluable: no facility in the study area is a " + "; ".join(
+                        group_label(g) for g in unknown
+                    )
                 found = [bool((m & in_unit).any()) for m in masks]
                 out.append(
                     _row(
@@ -507,7 +596,11 @@ def presence_table(
             if villages is None:
                 notes.append(f"{std.id}: no villages given; the village-level rule was skipped")
                 continue
-            rows += _village_rows(std, fac, masks, labels, villages, cty, pilots, notes)
+            vrows = _village_rows(std, fac, masks, labels, villages, cty, pilots, notes)
+            if unknown_groups:
+                for r in vrows:
+                    r.update(met=None, missing="", note="not evaluable")
+            rows += vrows
         else:
             msg = (
                 f"standard {std.id!r} has unit_level {std.unit_level!r}; use county, "
@@ -600,6 +693,9 @@ def ratio_table(
             raise ValidationError(msg)
         groups = _groups_of(std, "facilities")
         mask = np.logical_or.reduce([facility_matches(fac, g) for g in groups])
+        unknowable = len(unmatched_groups(groups, fac)) == len(groups)
+        if unknowable:
+            notes.append(not_evaluable_note(std.id, groups, fac))
         if attr == "count":
             vals = np.ones(len(fac))
         elif attr in fac.columns:
@@ -625,7 +721,7 @@ def ratio_table(
         for unit, in_unit, pop in units:
             sel = mask & in_unit
             miss = sel & ~np.isfinite(vals)
-            num = float("nan") if miss.any() else float(vals[sel].sum())
+            num = float("nan") if (miss.any() or unknowable) else float(vals[sel].sum())
             if std.per is None:
                 value = num
             elif np.isfinite(pop) and pop > 0:

@@ -121,7 +121,21 @@ class SharedSearches:
                 if self._used + size <= self._budget:
                     self._cache[k] = packed
                     self._used += size
-        n = self._engine.n_nodes
+        # nodes of this mode's graph (a mode's graph may have its own size)
+        n = next((len(d) for d, _ in fresh.values()), None)
+        if n is None:
+            n = next(
+                (
+                    _size(self._cache[(mode, float(cutoff), kind, sub.tobytes())])
+                    for base, plan in parts
+                    for kind, sub in (("b", base), ("p", plan))
+                    if len(sub)
+                ),
+                None,
+            )
+        if n is None:  # only empty sets: the size of the mode's graph
+            fixed = getattr(self._engine, "n_nodes", None)
+            n = int(fixed) if fixed is not None else len(self._engine.graph(mode)[0]) - 1
         out_d = np.full((len(parts), n), np.inf)
         out_n = np.full((len(parts), n), -1, dtype=np.int64)
         for i, (base, plan) in enumerate(parts):
@@ -143,6 +157,11 @@ def _pack(dist: np.ndarray, near: np.ndarray) -> tuple[Any, ...]:
     if 2 * len(reached) >= len(dist):
         return ("dense", dist.copy(), near.copy())
     return ("sparse", len(dist), reached, dist[reached], near[reached])
+
+
+def _size(packed: tuple[Any, ...]) -> int:
+    """Number of nodes of a kept search result."""
+    return len(packed[1]) if packed[0] == "dense" else int(packed[1])
 
 
 def _unpack(packed: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:

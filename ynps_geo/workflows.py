@@ -9,14 +9,17 @@ half-written file.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import logging
 import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ynps_geo.analysis import Inputs, Options, analyze_county
@@ -30,7 +33,14 @@ from ynps_geo.coverage import (
     equity_table,
     uncovered_villages,
 )
-from ynps_geo.errors import ConfigError, DataQualityWarning, YnpsGeoError
+from ynps_geo.errors import (
+    ConfigError,
+    DataQualityWarning,
+    DataSourceError,
+    EngineError,
+    ValidationError,
+    YnpsGeoError,
+)
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.model.standards import PlanStandard, StandardSet, load_standards
 
@@ -46,58 +56,26 @@ def _standards_for(cfg: AnalysisConfig) -> StandardSet:
 def load_inputs(cfg: AnalysisConfig) -> Inputs:
     """Read every input a config names, all in EPSG:4326.
 
-    The steps: the facility layers (:func:`read_facility_layers`, one table with unique ids),
-    the villages, the counties (:func:`read_counties`, or one study area around the data),
-    the checks of the points against the counties (:func:`check_points_in_area`), the
-    villages' counties (:func:`assign_counties`), the roads (:func:`read_road_network`) and
-    the barriers. A layer's entry may hold a file, a database spec or an object in memory
-    (a frame, a graph; see :mod:`ynps_geo.api`): the same readers run on each.
-
     Villages are assigned to the county polygon that contains them; villages outside every
     county are reported (a warning with their count) and left out.
     """
-    from ynps_geo.io.vector import read_geometries, read_villages
+    import geopandas as gpd
+    from shapely.geometry import box
 
-    notes: list[str] = []
-    villages = read_villages(cfg.villages, cfg.base_dir) if cfg.villages else None
-    facilities, layers = read_facility_layers(cfg, notes)
-    counties = read_counties(cfg, villages, facilities, notes)
-    facilities = check_points_in_area(cfg, counties, facilities, layers, villages, notes)
-    if villages is not None:
-        villages = assign_counties(villages, counties, notes)
-    roads = read_road_network(cfg)
-    barriers = None
-    if cfg.barriers:
-        path = cfg.barriers["path"]
-        barriers = read_geometries(
-            path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer")
-        )
-        notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
-    return Inputs(
-        counties=counties,
-        villages=villages,
-        facilities=facilities,
-        roads=roads,
-        dem_path=cfg.dem["path"] if cfg.dem else None,
-        population_path=cfg.population["path"] if cfg.population else None,
-        notes=notes,
-        barriers=barriers,
+    from ynps_geo.io.postgis import spec_is_postgis
+    from ynps_geo.io.vector import (
+        read_boundaries,
+        read_facilities,
+        read_geometries,
+        read_villages,
     )
 
-
-def read_facility_layers(cfg: AnalysisConfig, notes: list[str]) -> tuple[Any, list[Any]]:
-    """Every facility layer, and all of them in one table whose ``facility_id`` is unique.
-
-    A duplicated id (the same code in two registers) becomes ``<source>:<id>``. Unknown
-    types and rows without coordinates are added to ``notes``.
-    """
-    import geopandas as gpd
-
-    from ynps_geo.io.vector import read_facilities
-
+    notes: list[str] = []
+    base = cfg.base_dir
+    villages = read_villages(cfg.villages, base) if cfg.villages else None
     layers = []
     for spec in cfg.facilities:
-        f = read_facilities(spec, cfg.base_dir)
+        f = read_facilities(spec, base)
         unknown = f.attrs.get("unknown_types") or {}
         if unknown:
             total = sum(unknown.values())
@@ -107,10 +85,20 @@ def read_facility_layers(cfg: AnalysisConfig, notes: list[str]) -> tuple[Any, li
             notes.append(f"{f.attrs['source']}: {total} facilities of unknown type left out: {top}")
         if f.attrs.get("dropped_no_coordinates"):
             notes.append(
-                f"{f.attrs['source']}: {f.attrs['dropped_no_coordinates']} rows without "
-                "coordinates left out"
+                f"{f.attrs['source']}: {f.attrs['dropped_no_coordinates']} facility rows without "
+                f"coordinates left out (rows {f.attrs.get('dropped_rows', '?')})"
+            )
+        refined = f.attrs.get("refined_by_name") or {}
+        if refined:
+            notes.append(
+                f"{f.attrs['source']}: {sum(refined.values())} facilities of a coarse category "
+                "were given the finer type their name states (人民医院 -> hospital, 卫生院 -> "
+                "township_health_centre, 养老院 -> elder_care_institution...): "
+                + ", ".join(f"{k} ({v})" for k, v in refined.items())
             )
         layers.append(f)
+    if villages is not None:
+        notes += _village_notes(villages)
     facilities = gpd.GeoDataFrame(
         pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326"
     )
@@ -121,60 +109,31 @@ def read_facility_layers(cfg: AnalysisConfig, notes: list[str]) -> tuple[Any, li
             + ":"
             + facilities.loc[dup, "facility_id"].astype(str)
         )
-    return facilities, layers
-
-
-def read_counties(
-    cfg: AnalysisConfig, villages: Any | None, facilities: Any, notes: list[str]
-) -> Any:
-    """The county polygons of ``boundary``, or one study area when the config has none.
-
-    Without a boundary the study area is the population raster's extent, else the hull of
-    the villages (or facilities) grown by 0.02 degrees; a note says so.
-    """
-    import geopandas as gpd
-    from shapely.geometry import box
-
-    from ynps_geo.io.postgis import spec_is_postgis
-    from ynps_geo.io.vector import read_boundaries
-
     if cfg.boundary:
         b = cfg.boundary
-        return read_boundaries(
+        counties = read_boundaries(
             b if spec_is_postgis(b) else b["path"],
             crs=b.get("crs"),
             name_field=b.get("name_field"),
             layer=b.get("layer"),
             encoding=b.get("encoding"),
         )
-    pts = villages.geometry if villages is not None else facilities.geometry
-    hull = pts.union_all().convex_hull.buffer(0.02)
-    if cfg.population:
-        import rasterio
-        from rasterio.warp import transform_bounds
+        counties, merged = check_counties(counties)
+        notes += merged
+    else:
+        pts = villages.geometry if villages is not None else facilities.geometry
+        hull = pts.union_all().convex_hull.buffer(0.02)
+        if cfg.population:
+            import rasterio
+            from rasterio.warp import transform_bounds
 
-        with rasterio.open(cfg.population["path"]) as src:
-            hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
-    notes.append(
-        "no boundary given: the study area is the population raster's extent "
-        "(or the villages' hull)"
-    )
-    return gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
-
-
-def check_points_in_area(
-    cfg: AnalysisConfig,
-    counties: Any,
-    facilities: Any,
-    layers: list[Any],
-    villages: Any | None,
-    notes: list[str],
-) -> Any:
-    """GCJ-02 offsets against the boundary, and facilities beyond the counties' margin.
-
-    Returns the facilities, without those beyond the margin when ``outside_facilities:
-    drop``; notes record both checks.
-    """
+            with rasterio.open(cfg.population["path"]) as src:
+                hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
+        counties = gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
+        notes.append(
+            "no boundary given: the study area is the population raster's extent "
+            "(or the villages' hull)"
+        )
     from ynps_geo.io.vector import check_within, warn_if_gcj_offset
 
     if cfg.boundary:
@@ -200,54 +159,177 @@ def check_points_in_area(
             f"the counties and their {margin / 1000:g} km margin "
             f"({cfg.options.get('outside_facilities', 'keep')})"
         )
-    return facilities
-
-
-def assign_counties(villages: Any, counties: Any, notes: list[str]) -> Any:
-    """Villages with the ``county`` whose polygon holds them; those outside every county
-    are left out with a warning and a note."""
-    import geopandas as gpd
-
-    joined = gpd.sjoin(villages, counties[["county", "geometry"]], how="left", predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    if "county_left" in joined:
-        joined["county"] = joined["county_right"]
-        joined = joined.drop(columns=["county_left", "county_right"])
-    villages = villages.assign(county=joined["county"].to_numpy())
-    outside = villages["county"].isna()
-    if outside.any():
-        ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
-        msg = (
-            f"{int(outside.sum())} villages lie outside every county boundary and are left "
-            f"out (e.g. {ids}); check their coordinates and CRS"
+    if villages is not None:
+        joined = gpd.sjoin(
+            villages, counties[["county", "geometry"]], how="left", predicate="within"
         )
-        warnings.warn(msg, DataQualityWarning, stacklevel=3)
-        notes.append(msg)
-        villages = villages[~outside].reset_index(drop=True)
-    return villages
-
-
-def read_road_network(cfg: AnalysisConfig) -> Any:
-    """The roads of the config: a file read by :func:`ynps_geo.io.osm.read_roads`, or a
-    graph / RoadNetwork held in memory (:func:`ynps_geo.io.memory.as_road_network`)."""
-    if not cfg.roads:
-        return None
-    if not isinstance(cfg.roads["path"], str | Path):
+        joined = joined[~joined.index.duplicated(keep="first")]
+        if "county_left" in joined:
+            joined["county"] = joined["county_right"]
+            joined = joined.drop(columns=["county_left", "county_right"])
+        villages = villages.assign(county=joined["county"].to_numpy())
+        outside = villages["county"].isna()
+        if outside.any():
+            ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
+            msg = (
+                f"{int(outside.sum())} villages lie outside every county boundary and are left "
+                f"out (e.g. {ids}); check their coordinates and CRS"
+            )
+            warnings.warn(msg, DataQualityWarning, stacklevel=2)
+            notes.append(msg)
+            villages = villages[~outside].reset_index(drop=True)
+    roads = None
+    if cfg.roads and not isinstance(cfg.roads["path"], str | Path):
         from ynps_geo.io.memory import as_road_network
 
-        return as_road_network(cfg.roads["path"], speeds=cfg.options.get("speeds"))
-    from ynps_geo.io.osm import read_roads
+        roads = as_road_network(cfg.roads["path"], speeds=cfg.options.get("speeds"))
+    elif cfg.roads:
+        from ynps_geo.io.osm import read_roads
 
-    r = cfg.roads
-    return read_roads(
-        r["path"],
-        class_field=r.get("class_field"),
-        speed_field=r.get("speed_field"),
-        oneway_field=r.get("oneway_field"),
-        layer=r.get("layer"),
-        crs=r.get("crs"),
-        speeds=cfg.options.get("speeds"),
+        r = cfg.roads
+        roads = read_roads(
+            r["path"],
+            class_field=r.get("class_field"),
+            speed_field=r.get("speed_field"),
+            oneway_field=r.get("oneway_field"),
+            layer=r.get("layer"),
+            crs=r.get("crs"),
+            speeds=cfg.options.get("speeds"),
+        )
+    if roads is not None:
+        from ynps_geo.io.vector import warn_if_gcj_offset_roads
+
+        for layer in [*layers, *([villages] if villages is not None else [])]:
+            check = warn_if_gcj_offset_roads(layer, roads)
+            if check.get("warned"):
+                notes.append(f"warning: {check['message']}")
+    barriers = None
+    if cfg.barriers:
+        path = cfg.barriers["path"]
+        barriers = read_geometries(
+            path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer")
+        )
+        notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
+    return Inputs(
+        counties=counties,
+        villages=villages,
+        facilities=facilities,
+        roads=roads,
+        dem_path=cfg.dem["path"] if cfg.dem else None,
+        population_path=cfg.population["path"] if cfg.population else None,
+        notes=notes,
+        barriers=barriers,
     )
+
+
+def _village_notes(villages: Any) -> list[str]:
+    """Report notes of the village rows left out or changed while reading."""
+    source = villages.attrs.get("source", "villages")
+    notes = []
+    if villages.attrs.get("dropped_no_coordinates"):
+        notes.append(
+            f"{source}: {villages.attrs['dropped_no_coordinates']} villages without coordinates "
+            f"left out (rows {villages.attrs.get('dropped_rows', '?')}); fill in their "
+            "coordinates to include them"
+        )
+    if villages.attrs.get("dropped_by_setting_map"):
+        notes.append(
+            f"{source}: {villages.attrs['dropped_by_setting_map']} rows left out by setting_map "
+            "(mapped to drop)"
+        )
+    if villages.attrs.get("population_missing"):
+        notes.append(
+            f"{source}: {villages.attrs['population_missing']} villages have no population "
+            "(population_missing policy applied)"
+        )
+    return notes
+
+
+def check_counties(counties: Any) -> tuple[Any, list[str]]:
+    """Refuse or merge duplicated counties of a boundary layer.
+
+    Polygons that share one name (a county split into parts, or a duplicated feature) are
+    merged into one county, with a note, so that no village or person is counted twice. Two
+    different names on the same polygon (more than 90% of the smaller one overlapping) is an
+    error naming both: the villages could belong to either.
+
+    Parameters
+    ----------
+    counties : GeoDataFrame
+        ``county`` and polygon geometry (EPSG:4326), as read by
+        :func:`ynps_geo.io.vector.read_boundaries`.
+
+    Returns
+    -------
+    (GeoDataFrame, list of str)
+        One row per county, and the notes of what was merged.
+
+    Raises
+    ------
+    ValidationError
+        Two names with the same polygon.
+    """
+    import geopandas as gpd
+    import shapely
+
+    source = counties.attrs.get("source", "boundary")
+    notes: list[str] = []
+    names = counties["county"].astype(str).to_numpy()
+    geoms = np.asarray(counties.geometry.values, dtype=object)
+    dup = pd.Series(names).duplicated(keep=False).to_numpy()
+    if dup.any():
+        keep_rows, merged_geoms = [], []
+        for name in dict.fromkeys(names):
+            rows = np.flatnonzero(names == name)
+            keep_rows.append(rows[0])
+            if len(rows) == 1:
+                merged_geoms.append(geoms[rows[0]])
+                continue
+            same = [
+                int(j) + 1
+                for j in rows[1:]
+                if shapely.equals_exact(geoms[j], geoms[rows[0]], tolerance=1e-9)
+                or shapely.equals(geoms[j], geoms[rows[0]])
+            ]
+            merged_geoms.append(shapely.union_all(geoms[rows]))
+            note = (
+                f"{source}: {len(rows)} polygons are named '{name}' (features "
+                f"{', '.join(str(int(r) + 1) for r in rows)}); they were merged into one county "
+                "so that no village is counted twice"
+            )
+            if same:
+                note += (
+                    f" (features {', '.join(map(str, same))} repeat feature {int(rows[0]) + 1} "
+                    "exactly: a duplicated feature; remove it from the source)"
+                )
+            notes.append(note)
+            log.warning("%s", note)
+        attrs = dict(counties.attrs)
+        counties = gpd.GeoDataFrame(
+            counties.drop(columns=counties.geometry.name).iloc[keep_rows].reset_index(drop=True),
+            geometry=merged_geoms,
+            crs="EPSG:4326",
+        )
+        counties.attrs.update(attrs)
+        names = counties["county"].astype(str).to_numpy()
+        geoms = np.asarray(counties.geometry.values, dtype=object)
+    if len(geoms) > 1:
+        tree = shapely.STRtree(geoms)
+        left, right = tree.query(geoms, predicate="intersects")
+        for i, j in zip(left, right, strict=True):
+            if i >= j:
+                continue
+            inter = shapely.area(shapely.intersection(geoms[i], geoms[j]))
+            smaller = min(shapely.area(geoms[i]), shapely.area(geoms[j]))
+            if smaller > 0 and inter >= 0.9 * smaller:
+                msg = (
+                    f"{source}: counties '{names[i]}' and '{names[j]}' have the same polygon "
+                    f"({inter / smaller:.0%} of the smaller one overlaps), so their villages and "
+                    "people would be counted for one of them only. Fix: remove the duplicated "
+                    "feature or correct its name or geometry"
+                )
+                raise ValidationError(msg)
+    return counties, notes
 
 
 def cache_key(cfg: AnalysisConfig) -> str:
@@ -361,15 +443,22 @@ def _compute(
         f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments"
     )
     opts = Options.from_config(cfg)
+    # inputs every county uses are checked once: an unusable DEM is one error, not N failures
+    check_inputs(inputs, opts.margin_m)
     vil_parts, ppl_parts, iso_rows, acc_parts, fiso_rows = [], [], [], [], []
     failures: dict[str, str] = {}
     surfaces: dict[str, Any] = {}
+    errors: list[YnpsGeoError] = []
     notes = list(inputs.notes)
+    not_evaluable = _not_evaluable(circles, inputs.facilities)
+    notes += list(not_evaluable.values())
+    evaluable = [s for s in circles if s.id not in not_evaluable]
     pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
     jobs = int(cfg.options.get("jobs", 1))
-    for county, res in _county_results(pairs, inputs, circles, opts, jobs, county_job):
+    for county, res in _county_results(pairs, inputs, evaluable, opts, jobs, county_job):
         if isinstance(res, YnpsGeoError):
             failures[str(county)] = str(res)
+            errors.append(res)
             log.error("county %s failed: %s", county, res)
             continue
         timings[f"county:{county}"] = res.seconds
@@ -380,9 +469,9 @@ def _compute(
         if res.people is not None:
             ppl_parts.append(res.people)
         iso_rows += res.isochrones
-        fiso_rows += res.facility_isochrones
         if res.surfaces:
             surfaces[str(county)] = (res.grid, res.surfaces)
+        fiso_rows += res.facility_isochrones
         if res.access is not None and len(res.access):
             acc_parts.append(res.access)
             for cap, ids in res.access.attrs.get("missing_capacity", {}).items():
@@ -398,11 +487,15 @@ def _compute(
         if vil_parts
         else None
     )
+    if pairs and len(failures) == len(pairs):
+        raise _all_failed(failures, errors)
     people = pd.concat(ppl_parts, ignore_index=True) if ppl_parts else None
     counties_ok = [str(c) for c in inputs.counties["county"] if str(c) not in failures]
-    cov = coverage_table(villages, people, circles, counties_ok)
+    cov = _coverage_with_unknown(villages, people, circles, counties_ok, set(not_evaluable))
+    if villages is not None:
+        villages = _unknown_columns(villages, [s for s in circles if s.id in not_evaluable])
     by_setting = (
-        coverage_by_setting(people if people is not None else villages, circles)
+        coverage_by_setting(people if people is not None else villages, evaluable)
         if (people is not None or villages is not None)
         else pd.DataFrame()
     )
@@ -415,7 +508,9 @@ def _compute(
         coverage=cov,
         by_setting=by_setting,
         equity=equity_table(cov, by_setting),
-        uncovered=uncovered_villages(villages, circles) if villages is not None else pd.DataFrame(),
+        uncovered=(
+            uncovered_villages(villages, evaluable) if villages is not None else pd.DataFrame()
+        ),
         isochrones=isos,
         facilities=inputs.facilities,
         counties=inputs.counties,
@@ -426,19 +521,156 @@ def _compute(
         inputs=_describe_inputs(cfg),
         access=pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame(),
         by_group=coverage_by_group(cov, county_groups(counties_ok, cfg.options.get("groups"))),
-        by_township=coverage_by_township(villages, circles),
+        by_township=coverage_by_township(villages, evaluable),
         facility_isochrones=(
             gpd.GeoDataFrame(fiso_rows, geometry="geometry", crs="EPSG:4326") if fiso_rows else None
         ),
     )
     result.language = str(cfg.options.get("language", "zh"))
     result.surfaces = surfaces
+    if cfg.options.get("report_templates"):
+        result.report_templates = str(cfg.base_dir / str(cfg.options["report_templates"]))
     from ynps_geo.compare import run_manifest
 
     result.run_info = run_manifest(cfg, circles)  # what a later comparison needs
     _rules(result, standards, inputs, cfg)
     result.timings["total"] = time.perf_counter() - t0
     return result
+
+
+def _not_evaluable(circles: list[PlanStandard], facilities: Any) -> dict[str, str]:
+    """Standard id -> note, for the circle standards no facility of the study area can serve."""
+    from ynps_geo.rules import not_evaluable_note, unmatched_groups
+
+    out = {}
+    for s in circles:
+        missing = unmatched_groups(s.facilities, facilities)
+        if missing:
+            out[s.id] = not_evaluable_note(s.id, missing, facilities)
+            log.warning("%s", out[s.id])
+    return out
+
+
+def _unknown_columns(villages: Any, standards: list[PlanStandard]) -> Any:
+    """The village columns of standards that cannot be evaluated: values NaN, covered unknown."""
+    if not standards:
+        return villages
+    villages = villages.copy()
+    setting = villages["setting"].astype(str)
+    for s in standards:
+        villages[s.value_column] = np.nan
+        villages[s.covered_column] = pd.array([pd.NA] * len(villages), dtype="boolean")
+        villages[f"{s.id}_applies"] = setting.map(s.applies).astype(bool).to_numpy()
+        villages[f"{s.id}_facility_id"] = ""
+        villages[f"{s.id}_facility"] = ""
+    return villages
+
+
+def _coverage_with_unknown(
+    villages: Any,
+    people: pd.DataFrame | None,
+    circles: list[PlanStandard],
+    counties: list[str],
+    unknown: set[str],
+) -> pd.DataFrame:
+    """:func:`coverage_table`, with NaN covered figures for the standards in ``unknown``.
+
+    The population and villages such a standard applies to are known; how many of them are
+    covered is not (``population_covered``, ``share_covered`` and ``villages_uncovered`` are
+    empty, never 0).
+    """
+    if not unknown:
+        return coverage_table(villages, people, circles, counties)
+
+    def placeholder(df: Any) -> Any:
+        if df is None:
+            return None
+        df = df.copy()
+        setting = df["setting"].astype(str)
+        for s in circles:
+            if s.id in unknown:
+                df[s.covered_column] = False
+                df[f"{s.id}_applies"] = setting.map(s.applies).astype(bool).to_numpy()
+        return df
+
+    cov = coverage_table(placeholder(villages), placeholder(people), circles, counties)
+    cov["villages_uncovered"] = cov["villages_uncovered"].astype("Int64")
+    rows = cov["standard_id"].isin(unknown)
+    cov.loc[rows, ["population_covered", "share_covered"]] = np.nan
+    cov.loc[rows, "villages_uncovered"] = pd.NA
+    return cov
+
+
+def _all_failed(failures: dict[str, str], errors: list[YnpsGeoError]) -> YnpsGeoError:
+    """One error for a run in which every county failed (nothing is written then)."""
+    reasons = list(dict.fromkeys(failures.values()))
+    if len(failures) == 1:
+        ((county, reason),) = failures.items()
+        msg = f"county {county} failed, so nothing was written: {reason}"
+    elif len(reasons) == 1:
+        msg = f"all {len(failures)} counties failed, so nothing was written: {reasons[0]}"
+    else:
+        detail = "; ".join(f"{c}: {r}" for c, r in list(failures.items())[:5])
+        msg = f"all {len(failures)} counties failed, so nothing was written: {detail}"
+    kinds = {type(e) for e in errors}
+    cls: type[YnpsGeoError] = kinds.pop() if len(kinds) == 1 else EngineError
+    try:
+        return cls(msg)
+    except TypeError:  # an error class with another signature
+        return EngineError(msg)
+
+
+def check_inputs(inputs: Inputs, margin_m: float) -> None:
+    """Check the inputs every county uses once, before the county loop.
+
+    The DEM and the population raster must open, have a CRS, overlap the counties (with
+    their margin) and hold valid values; a population raster must not hold infinite values.
+
+    Raises
+    ------
+    CRSError, DataSourceError, ValidationError
+        With the input's own message (the CLI exits 1), instead of one failure per county.
+    """
+    from ynps_geo.io.raster import raster_summary
+
+    counties = inputs.counties
+    if counties is None or not len(counties):
+        return
+    minx, miny, maxx, maxy = (float(v) for v in counties.total_bounds)
+    pad = margin_m / 111_000.0
+    for path, what in ((inputs.dem_path, "DEM"), (inputs.population_path, "population")):
+        if path is None:
+            continue
+        info = raster_summary(
+            path, what=what, area_wgs84=(minx - pad, miny - pad, maxx + pad, maxy + pad)
+        )
+        bx0, by0, bx1, by1 = info["bounds_wgs84"]
+        extent = f"lon {bx0:.4f}..{bx1:.4f}, lat {by0:.4f}..{by1:.4f}"
+        study = f"lon {minx:.4f}..{maxx:.4f}, lat {miny:.4f}..{maxy:.4f}"
+        grow = pad if what == "DEM" else 0.0
+        overlaps = (
+            bx0 < maxx + grow and bx1 > minx - grow and by0 < maxy + grow and by1 > miny - grow
+        )
+        if not overlaps:
+            msg = (
+                f"{what} raster {path} does not overlap the counties: it covers {extent}, the "
+                f"counties {study}. Fix: give a {what} that covers the study area, or check "
+                "its CRS"
+            )
+            raise ValidationError(msg)
+        if not info["any_valid"]:
+            msg = (
+                f"{what} raster {path} holds no valid value (every cell is nodata"
+                + (" or outside -500..9000 m" if what == "DEM" else "")
+                + f"; it covers {extent}). Fix: give a {what} with data over the counties"
+            )
+            raise ValidationError(msg)
+        if what == "population" and info["has_inf"]:
+            msg = (
+                f"population raster {path} holds infinite values; people per cell must be "
+                "finite. Fix: set those cells to the raster's nodata value"
+            )
+            raise ValidationError(msg)
 
 
 def _county_results(
@@ -548,8 +780,10 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     """Write every output file into ``out_dir`` (each atomically). Returns name -> path.
 
     Layers are written as GeoPackage and, when pyarrow is installed, also as GeoParquet:
-    ``villages``, ``uncovered_villages``, ``isochrones`` and ``facilities`` (the facilities
-    used, with their category).
+    ``villages``, ``uncovered_villages``, ``isochrones``, ``facilities`` (the facilities
+    used, with their category) and ``counties`` (the covered shares per county). Each
+    GeoPackage carries the map's colours as QGIS styles (its ``layer_styles`` table,
+    :mod:`ynps_geo.report.qgis`), which QGIS applies when the layer is opened.
     """
     import importlib.util
 
@@ -572,23 +806,53 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         layers["facility_isochrones"] = result.facility_isochrones
     if result.facilities is not None and len(result.facilities):
         layers["facilities"] = result.facilities
+    from ynps_geo.report import qgis, tables
+
+    counties = tables.county_share_layer(result)
+    if counties is not None:
+        layers["counties"] = counties
     parquet = importlib.util.find_spec("pyarrow") is not None
-    for name, gdf in layers.items():
-        written[name] = write_layer(gdf, out_dir / f"{name}.gpkg", layer=name)
-        if parquet:
-            written[f"{name}_parquet"] = write_layer(gdf, out_dir / f"{name}.parquet")
-    with atomic_write(out_dir / "coverage.csv") as tmp:
-        result.coverage.to_csv(tmp, index=False, encoding="utf-8")
-    written["coverage"] = out_dir / "coverage.csv"
-    from ynps_geo.surfaces import write_surfaces
+    with _naming_the_file(out_dir):
+        for name, gdf in layers.items():
+            styles = qgis.styles_for(name, gdf, result.standards, result.language)
+            written[name] = write_layer(gdf, out_dir / f"{name}.gpkg", layer=name, styles=styles)
+            if parquet:
+                written[f"{name}_parquet"] = write_layer(gdf, out_dir / f"{name}.parquet")
+        with atomic_write(out_dir / "coverage.csv") as tmp:
+            result.coverage.to_csv(tmp, index=False, encoding="utf-8")
+        written["coverage"] = out_dir / "coverage.csv"
+        from ynps_geo.surfaces import write_surfaces
 
-    written.update(write_surfaces(result, out_dir))
-    from ynps_geo.compare import write_manifest
-    from ynps_geo.report import render
+        written.update(write_surfaces(result, out_dir))
+        from ynps_geo.compare import write_manifest
+        from ynps_geo.report import render
 
-    written["manifest"] = write_manifest(result, out_dir)
-    written.update(render.write_reports(result, out_dir))
+        written["manifest"] = write_manifest(result, out_dir)
+        written.update(render.write_reports(result, out_dir))
     return written
+
+
+@contextlib.contextmanager
+def _naming_the_file(out_dir: Path) -> Iterator[None]:
+    """Turn a raw OSError while writing (``[Errno 28] No space left on device``, without a
+    path) into a :class:`DataSourceError` naming the file being written."""
+    try:
+        yield
+    except DataSourceError:
+        raise
+    except OSError as err:
+        name = Path(err.filename).name if err.filename else None
+        if name is None or name.startswith("."):
+            name = (
+                "coverage.csv"
+                if not (out_dir / "coverage.csv").exists()
+                else "the report files (report.html, map.html, report.xlsx)"
+            )
+        msg = (
+            f"cannot write {name} into {out_dir}: {err.strerror or err}. Fix: free disk space "
+            "or choose another output folder"
+        )
+        raise DataSourceError(msg) from err
 
 
 def _village_layer(result: AnalysisResult) -> Any:
@@ -601,15 +865,16 @@ def _village_layer(result: AnalysisResult) -> Any:
     return v[[*first, *rest, "geometry"]]
 
 
-def _with_options(config: str | Path, options: dict[str, Any] | None) -> AnalysisConfig:
+def _with_options(
+    config: str | Path | AnalysisConfig, options: dict[str, Any] | None
+) -> AnalysisConfig:
     """Load a config and apply option overrides (e.g. from the command line)."""
-    cfg = load_config(config)
-    for key, value in (options or {}).items():
-        if value is not None:
-            cfg.options[key] = value
-    if int(cfg.options.get("jobs", 1)) < 1:
-        msg = f"{cfg.source}: 'jobs' must be a positive number of worker processes"
-        raise ConfigError(msg)
+    from ynps_geo.config_model import check_options
+
+    cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    if given:
+        cfg.options.update(check_options({**cfg.options, **given}, cfg.source))
     return cfg
 
 
@@ -631,15 +896,145 @@ def analyze(
     :func:`ynps_geo.scenario.analyze_scenario`).
     """
     cfg = _with_options(config, options)
+    out = check_output_dir(out_dir)
     if scenario is not None:
         from ynps_geo.scenario import analyze_scenario
 
-        return analyze_scenario(cfg, scenario, out_dir, progress=progress)
+        return analyze_scenario(cfg, scenario, out, progress=progress)
     result = run(cfg, progress=progress)
     t = time.perf_counter()
-    write_outputs(result, Path(out_dir))
+    write_folder(result, out)
     result.timings["write_outputs"] = time.perf_counter() - t
     return result
+
+
+#: names of the files :func:`write_outputs` may write; anything else in an output folder (the
+#: demo's ``data/``, the user's own files) is kept when a new run replaces the folder
+OUTPUT_FILES: frozenset[str] = frozenset(
+    {
+        *(
+            f"{layer}.{ext}"
+            for layer in (
+                "villages",
+                "uncovered_villages",
+                "isochrones",
+                "facility_isochrones",
+                "facilities",
+            )
+            for ext in ("gpkg", "parquet")
+        ),
+        "coverage.csv",
+        "report.html",
+        "map.html",
+        "report.xlsx",
+        "run.json",
+    }
+)
+
+
+def check_output_dir(out_dir: str | Path) -> Path:
+    """Make sure the output folder can be created and written, before any computation.
+
+    Returns
+    -------
+    Path
+        The folder, absolute (created if it did not exist).
+
+    Raises
+    ------
+    DataSourceError
+        ``out_dir`` is a file, cannot be created, or cannot be written.
+    """
+    import tempfile
+
+    out = Path(out_dir).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        msg = (
+            f"the output folder {out} is a file, not a folder. Fix: give --out a folder path "
+            "(it is created when missing)"
+        )
+        raise DataSourceError(msg)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".ynps-write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        msg = (
+            f"cannot write into the output folder {out}: {err.strerror or err}. Fix: choose a "
+            "folder you can write to, or free disk space"
+        )
+        raise DataSourceError(msg) from err
+    return out
+
+
+def write_folder(result: AnalysisResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write every output into ``out_dir`` as a whole: all new files, or the old ones intact.
+
+    The files are written into a temporary sibling folder (``.NAME.partial-*``), which is
+    swapped in only when complete; files of the folder that are not outputs (the demo's
+    ``data/``, your own files) are carried over, outputs of the previous run that this run
+    does not write are dropped. When the parent folder is not writable, the temporary folder
+    is made inside ``out_dir`` and each file is moved into place (each move atomic).
+
+    Raises
+    ------
+    DataSourceError
+        A file cannot be written (disk full, permissions): the message names the file, and
+        the previous outputs are left as they were.
+    """
+    import shutil
+    import tempfile
+
+    out = Path(out_dir).expanduser().absolute()
+    out.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out.parent, prefix=f".{out.name}.")
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+        sibling = True
+    except OSError:
+        tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=out))
+        sibling = False
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        try:
+            written = write_outputs(result, tmp)
+        except DataSourceError as err:
+            msg = f"{err} (nothing in {out} was changed)"
+            raise DataSourceError(msg) from err
+        new = {p.name for p in tmp.iterdir()}
+        if sibling:
+            carried = [e for e in out.iterdir() if e.name not in new and e.name not in OUTPUT_FILES]
+            for e in carried:
+                os.replace(e, tmp / e.name)
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            try:
+                os.replace(out, old)
+                try:
+                    os.replace(tmp, out)
+                except BaseException:
+                    os.replace(old, out)
+                    raise
+            except BaseException:
+                for e in carried:  # give the user's files back
+                    if (tmp / e.name).exists():
+                        os.replace(tmp / e.name, out / e.name)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            for name in sorted(new):
+                os.replace(tmp / name, out / name)
+            for name in OUTPUT_FILES - new:
+                stale = out / name
+                if stale.is_file():
+                    stale.unlink()
+            tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {k: out / Path(v).name for k, v in written.items()}
 
 
 def report(
@@ -681,8 +1076,7 @@ def report(
     import tempfile
 
     cfg = _with_options(config, options)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(out_dir)
     stamp = stamp or datetime.date.today().isoformat()
     if not stamp or stamp.startswith(".") or any(c in stamp for c in "/\\:"):
         msg = f"report stamp {stamp!r} is not a folder name; use a date such as 2026-12-01"
@@ -734,15 +1128,16 @@ def report(
     return result, final
 
 
-def _remove_stale(out: Path, max_age_s: float = 86400.0) -> None:
+def _remove_stale(out: Path, max_age_s: float = 86400.0, prefix: str = ".") -> None:
     """Remove hidden partial/old folders that a crashed run left more than a day ago.
 
     Younger ones may belong to a run in progress (an overlapping cron job) and are kept.
+    ``prefix`` limits the search to one output folder's temporary siblings.
     """
     import shutil
 
     now = time.time()
-    for p in out.glob(".*.*-*"):
+    for p in out.glob(f"{glob.escape(prefix)}*-*"):
         if p.is_dir() and (".partial-" in p.name or ".old-" in p.name):
             try:
                 if now - p.stat().st_mtime > max_age_s:
@@ -753,14 +1148,56 @@ def _remove_stale(out: Path, max_age_s: float = 86400.0) -> None:
 
 
 def demo(
-    out_dir: str | Path, *, seed: int = 532901, progress: Progress | None = None
+    out_dir: str | Path,
+    *,
+    seed: int = 532901,
+    progress: Progress | None = None,
+    force: bool = False,
 ) -> AnalysisResult:
-    """Build the embedded demo county under ``out_dir/data`` and analyze it into ``out_dir``."""
+    """Build the embedded demo county under ``out_dir/data`` and analyze it into ``out_dir``.
+
+    A ``data/`` folder left by an earlier demo run is replaced only when its files are the
+    ones the demo writes (unchanged); files you edited there (``config.yaml``...) are never
+    overwritten unless ``force`` is true.
+
+    Raises
+    ------
+    ConfigError
+        ``seed`` outside 0..2**32-1, or ``out_dir/data`` holds edited demo files and ``force``
+        is false.
+    """
+    import shutil
+    import tempfile
+
     from ynps_geo.datasets import generate_demo
 
-    out = Path(out_dir)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        msg = f"demo seed {seed!r} is invalid: give a whole number from 0 to 4294967295"
+        raise ConfigError(msg)
+    out = check_output_dir(out_dir)
+    data = out / "data"
     t = time.perf_counter()
-    config = generate_demo(out / "data", seed=seed)
+    staging = Path(tempfile.mkdtemp(prefix=".data.partial-", dir=out))
+    try:
+        generate_demo(staging, seed=int(seed))
+        changed = [
+            f.name
+            for f in sorted(staging.iterdir())
+            if (data / f.name).is_file() and (data / f.name).read_bytes() != f.read_bytes()
+        ]
+        if changed and not force:
+            msg = (
+                f"{data} already holds demo inputs that differ from the ones this demo writes "
+                f"({', '.join(changed[:4])}: edited, or made with another --seed). Fix: rerun "
+                "with --force to overwrite them, or choose another --out"
+            )
+            raise ConfigError(msg)
+        data.mkdir(exist_ok=True)
+        for f in sorted(staging.iterdir()):
+            os.replace(f, data / f.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    config = data / "config.yaml"
     gen = time.perf_counter() - t
     (progress or log.info)(f"generated the demo county in {gen:.1f} s")
     result = analyze(config, out, progress=progress)

@@ -4,14 +4,22 @@ A scheduled report on unchanged inputs reuses the travel times instead of recomp
 key covers the config (as parsed, with absolute paths), the bytes of every input file, the
 standards shipped with the package and the package's own source, so any change to data, rules
 or code gives a new key. Entries are written atomically; a corrupt entry is ignored.
+
+The cache lives in :data:`ynps_geo.settings.cache_dir` (``$YNPS_GEO_CACHE``, else the
+platform's user cache folder, :func:`cache_root`): ``results/`` (analyses), ``overpass/``
+(Overpass answers cached by OSMnx) and ``demo/`` (the generated demo region). Results and
+Overpass answers are capped at :data:`ynps_geo.settings.cache_max_mb`: beyond it the least
+recently used are removed (:func:`prune`). ``ynps-geo cache clear`` (:func:`clear`) empties it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import pickle
+import shutil
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -69,8 +77,92 @@ def inputs_key(parts: dict[str, Any]) -> str:
     return h.hexdigest()[:32]
 
 
+PRUNED = ("results", "overpass")
+"""Cache subfolders under the size cap (the demo data is small and always kept)."""
+
+
+def cache_root() -> Path:
+    """The cache folder: :data:`ynps_geo.settings.cache_dir`."""
+    return Path(settings.cache_dir).expanduser()
+
+
 def _path(key: str) -> Path:
-    return Path(settings.cache_dir) / "results" / f"{key}.pkl"
+    return cache_root() / "results" / f"{key}.pkl"
+
+
+def _files(subfolders: tuple[str, ...] | None = None) -> list[Path]:
+    root = cache_root()
+    tops = [root / s for s in subfolders] if subfolders is not None else [root]
+    return [p for top in tops if top.is_dir() for p in top.rglob("*") if p.is_file()]
+
+
+def cache_size() -> int:
+    """Bytes held by the cache (every subfolder)."""
+    total = 0
+    for p in _files():
+        with contextlib.suppress(OSError):
+            total += p.stat().st_size
+    return total
+
+
+def prune(max_bytes: float | None = None) -> tuple[int, int]:
+    """Remove the least recently used results and Overpass answers beyond ``max_bytes``.
+
+    Parameters
+    ----------
+    max_bytes : float, optional
+        Default :data:`ynps_geo.settings.cache_max_mb` MB.
+
+    Returns
+    -------
+    (int, int)
+        Files and bytes removed.
+    """
+    cap = float(settings.cache_max_mb) * 1e6 if max_bytes is None else float(max_bytes)
+    entries = []
+    for p in _files(PRUNED):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, p))
+    total = sum(e[1] for e in entries)
+    removed = freed = 0
+    for _, size, p in sorted(entries, key=lambda e: (e[0], str(e[2]))):  # oldest first
+        if total <= cap:
+            break
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        total -= size
+        removed += 1
+        freed += size
+    if removed:
+        log.info(
+            "cache: removed %d old entries (%.1f MB) to stay under %.0f MB",
+            removed,
+            freed / 1e6,
+            cap / 1e6,
+        )
+    return removed, freed
+
+
+def clear() -> tuple[int, int]:
+    """Empty the cache folder (results, Overpass answers, demo data). Returns (files, bytes)."""
+    root = cache_root()
+    files = _files()
+    size = 0
+    for p in files:
+        with contextlib.suppress(OSError):
+            size += p.stat().st_size
+    if root.is_dir():
+        for child in root.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+    return len(files), size
 
 
 def load(key: str) -> Any | None:
@@ -80,7 +172,9 @@ def load(key: str) -> Any | None:
         return None
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
+            obj = pickle.load(f)
+        os.utime(path)  # recently used: pruned last
+        return obj
     except Exception as err:  # a corrupt or incompatible entry is only a cache miss
         log.warning("ignoring unreadable cache entry %s (%s)", path, err)
         return None
@@ -95,6 +189,7 @@ def store(key: str, obj: Any) -> Path | None:
         with os.fdopen(fd, "wb") as f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        prune()
         return path
     except OSError as err:
         log.warning("could not write the cache %s (%s); continuing without it", path, err)

@@ -735,7 +735,11 @@ def _read_vector(
             "a layer of road centre lines (LineString/MultiLineString)"
         )
         raise ValidationError(msg)
-    src_crs = crs if crs is not None else gdf.crs
+    from ynps_geo.io.vector import _undefined_crs
+
+    # GDAL < 3.8 reads a GeoPackage written without a CRS as "Undefined geographic SRS"
+    file_crs = None if _undefined_crs(gdf.crs) else gdf.crs
+    src_crs = crs if crs is not None else file_crs
     gdf = gdf.loc[is_line]
 
     # per-feature attributes

@@ -69,6 +69,62 @@ def _open(path: str | Path, what: str) -> Any:
     return ds
 
 
+def raster_summary(
+    path: str | Path,
+    *,
+    what: str = "DEM",
+    area_wgs84: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any]:
+    """A cheap look at a raster before any work: extent, valid values, infinite values.
+
+    Opens the raster (so a missing CRS or an unreadable file is reported once), transforms its
+    bounds to EPSG:4326 and reads a decimated copy (at most 1024 x 1024 cells) of the part
+    covering ``area_wgs84`` (default the whole raster).
+
+    Parameters
+    ----------
+    path : path
+        Any raster rasterio opens.
+    what : str
+        ``"DEM"`` (values outside -500..9000 m are voids) or ``"population"``.
+    area_wgs84 : (minx, miny, maxx, maxy), optional
+        The study area's bounds in EPSG:4326.
+
+    Returns
+    -------
+    dict
+        ``bounds_wgs84`` (tuple), ``any_valid`` (bool: a value that is not nodata, in the
+        area), ``has_inf`` (bool).
+    """
+    from rasterio.warp import transform_bounds
+    from rasterio.windows import Window, from_bounds
+
+    with _open(path, what) as src:
+        bounds = tuple(
+            float(v) for v in transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+        )
+        win = Window(0, 0, src.width, src.height)
+        if area_wgs84 is not None:
+            try:
+                b = transform_bounds("EPSG:4326", src.crs, *area_wgs84, densify_pts=21)
+                w = from_bounds(*b, transform=src.transform)
+                win = w.intersection(win)
+            except Exception:  # no overlap: the caller reports it from the bounds
+                return {"bounds_wgs84": bounds, "any_valid": True, "has_inf": False}
+        width, height = max(round(win.width), 1), max(round(win.height), 1)
+        shape = (min(height, 1024), min(width, 1024))
+        try:
+            arr = src.read(1, window=win, out_shape=shape, masked=True)
+        except Exception as err:
+            msg = f"{what} raster {path} cannot be read ({err}); re-export it as GeoTIFF"
+            raise DataSourceError(msg) from err
+    data = np.ma.filled(arr.astype(np.float64), np.nan)
+    has_inf = bool(np.isinf(data).any())
+    if what == "DEM":
+        data[(data < -500) | (data > 9000)] = np.nan
+    return {"bounds_wgs84": bounds, "any_valid": bool(np.isfinite(data).any()), "has_inf": has_inf}
+
+
 def reproject_to_grid(
     path: str | Path, grid: GridSpec, *, what: str = "DEM", resampling: str = "bilinear"
 ) -> np.ndarray:
@@ -148,6 +204,14 @@ def population_cells(path: str | Path, boundary_wgs84: BaseGeometry) -> Populati
         arr = src.read(1, window=win, masked=True).astype(np.float64).filled(0.0)
         tr = src.window_transform(win)
         inside = ~geometry_mask([geom], out_shape=arr.shape, transform=tr, all_touched=False)
+        infinite = inside & np.isinf(arr)
+        if infinite.any():
+            msg = (
+                f"population raster {path} holds {int(infinite.sum())} cells of infinite "
+                "people in the study area; people per cell must be finite. Fix: set those "
+                "cells to the raster's nodata value"
+            )
+            raise ValidationError(msg)
         arr[~np.isfinite(arr) | (arr < 0)] = 0.0
         keep = inside & (arr > 0)
         rows, cols = np.nonzero(keep)

@@ -31,10 +31,12 @@ import contextlib
 import os
 import re
 import shutil
+import sqlite3
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from ynps_geo._validate import (
     check_config_keys,
     check_lonlat,
     check_non_negative,
+    check_population,
     check_unique,
     existing_file,
     find_column,
@@ -71,6 +74,7 @@ __all__ = [
     "FACILITY_KEYS",
     "VILLAGE_KEYS",
     "InMemoryLayer",
+    "LayerStyle",
     "atomic_write",
     "attach_admin_names",
     "check_within",
@@ -82,7 +86,11 @@ __all__ = [
     "read_villages",
     "warn_if_gcj_offset",
     "write_layer",
+    "write_layer_styles",
 ]
+
+#: Tables QGIS keeps in a GeoPackage beside the data (styles, projects): never a data layer.
+QGIS_TABLES = frozenset({"layer_styles", "qgis_projects"})
 
 TABLE_SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls"})
 PARQUET_SUFFIXES = frozenset({".parquet", ".geoparquet"})
@@ -231,9 +239,38 @@ def _sniff_delimiter(path: Path, encoding: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+#: cells read as empty: pandas' defaults without the spellings of NaN, so that a cell saying
+#: ``NaN`` is reported as "not a number" rather than as an empty cell
+_EMPTY_CELLS = [
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "None",
+    "n/a",
+    "null",
+]
+
+
 def _read_csv(path: Path, encoding: str, dtype: Any) -> pd.DataFrame:
     sep = _sniff_delimiter(path, encoding)
-    return pd.read_csv(path, sep=sep, encoding=encoding, dtype=dtype, skipinitialspace=True)
+    return pd.read_csv(
+        path,
+        sep=sep,
+        encoding=encoding,
+        dtype=dtype,
+        skipinitialspace=True,
+        keep_default_na=False,
+        na_values=_EMPTY_CELLS,
+    )
 
 
 def read_table(
@@ -331,6 +368,9 @@ def _read_vector(p: Path, layer: str | int | None, encoding: str | None) -> gpd.
         msg = f"{p.name}: cannot open as a vector dataset ({err}). Fix: check the file format"
         raise DataSourceError(msg) from err
     names = [str(n) for n in layers[:, 0]]
+    data_names = [n for n in names if n not in QGIS_TABLES]
+    if layer is None and len(data_names) == 1 and len(names) > 1:
+        layer = data_names[0]  # a GeoPackage with QGIS styles (or a project) beside one layer
     if layer is None and len(names) > 1:
         msg = (
             f"{p.name} holds {len(names)} layers ({format_list(names, 10)}). Fix: choose one "
@@ -374,7 +414,15 @@ def _read_any(p: Path, layer: str | int | None, encoding: str | None) -> tuple[p
     return _read_vector(p, layer, encoding), False
 
 
+def _undefined_crs(crs: Any) -> bool:
+    """GDAL before 3.8 stores "Undefined geographic SRS" in a GeoPackage written without a CRS:
+    that is no coordinate system, not degrees."""
+    return crs is not None and "undefined geographic srs" in str(getattr(crs, "name", crs)).lower()
+
+
 def _resolve_crs(declared: Any, embedded: Any, source: str) -> CRSSpec:
+    if _undefined_crs(embedded):
+        embedded = None
     if declared is None or (isinstance(declared, str) and not declared.strip()):
         if embedded is None:
             msg = (
@@ -605,6 +653,7 @@ def _load(
     out.attrs["source"] = source
     out.attrs["declared_crs"] = spec.label
     out.attrs["dropped_no_coordinates"] = dropped
+    out.attrs["dropped_rows"] = format_list(labels[~ok], 8) if dropped else ""
     if dropped:
         rows = format_list(labels[~ok], 8)
         extra = f" ({'; '.join(notes)})" if notes else ""
@@ -1102,6 +1151,7 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
     if spec.get("population"):
         col = require_column(gdf, spec["population"], source=source, key="population")
         pop = to_float(gdf[col], source=source, column=str(col), labels=list(ids))
+        check_population(pop, list(ids), source=source, column=str(col))
         check_non_negative(
             pop, list(ids), source=source, column=str(col), allow_missing=missing_policy != "error"
         )
@@ -1210,6 +1260,30 @@ def _classify_rows(
     raise ConfigError(msg)
 
 
+def _refine_by_name(classes: list[FacilityClass | None], names: pd.Series) -> dict[str, int]:
+    """Give rows of a coarse category (``health``, ``eldercare``...) the finer type their name
+    states (某某县人民医院 -> hospital, 某某乡卫生院 -> township_health_centre, 某某养老院 ->
+    elder_care_institution), in place, when the name's type is of the same category.
+
+    Returns ``{"health -> hospital": rows, ...}`` for the notes.
+    """
+    counts: Counter[str] = Counter()
+    cache: dict[str, FacilityClass | None] = {}
+    for i, c in enumerate(classes):
+        if c is None or c.subtype != c.category:
+            continue
+        name = str(names.iat[i]).strip()
+        if not name or name.isascii():
+            continue
+        if name not in cache:
+            cache[name] = classify_type(name)
+        fine = cache[name]
+        if fine is not None and fine.category == c.category and fine.subtype != c.subtype:
+            classes[i] = fine
+            counts[f"{c.category} -> {fine.subtype}"] += 1
+    return dict(counts.most_common())
+
+
 def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataFrame:
     """Read one facility layer described by a ``facilities:`` config entry.
 
@@ -1231,7 +1305,9 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
         ``facility_id`` (str; ``<file stem>-<row>`` when no ``id``), ``name``, ``category``,
         ``subtype``, ``type_raw``, ``source`` (file name), capacity columns present (float),
         point geometry in EPSG:4326. ``attrs["unknown_types"]``: ``{type value: rows}`` of the
-        rows dropped because their type is not a plan facility.
+        rows dropped because their type is not a plan facility; ``attrs["refined_by_name"]``:
+        ``{"health -> hospital": rows}`` of rows of a coarse category whose finer type was
+        taken from their (Chinese) name.
 
     Raises
     ------
@@ -1259,6 +1335,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
     ids = _ids(gdf, spec, labels, positions, source=source, stem=stem)
     names = _names(gdf, spec, ids, source=source)
     classes, raws = _classify_rows(gdf, spec, source=source)
+    refined = _refine_by_name(classes, names)
     known = np.array([c is not None for c in classes], dtype=bool)
     unknown = Counter(
         r if r else "<empty>" for r, c in zip(raws, classes, strict=True) if c is None
@@ -1287,6 +1364,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
     out = out.loc[known].reset_index(drop=True)
     out.attrs.update(gdf.attrs)
     out.attrs["unknown_types"] = dict(unknown.most_common())
+    out.attrs["refined_by_name"] = refined
     if unknown:
         counts = format_list((f"{k!r}: {v}" for k, v in unknown.most_common()), 10)
         warnings.warn(
@@ -1456,6 +1534,109 @@ def warn_if_gcj_offset(points: gpd.GeoDataFrame, boundary: Any) -> dict[str, Any
     return result
 
 
+def warn_if_gcj_offset_roads(points: gpd.GeoDataFrame, roads: Any) -> dict[str, Any]:
+    """Warn when a layer declared WGS84 sits off the road network as GCJ-02 data would.
+
+    Facilities and villages lie on or near roads. When a register's coordinates were copied
+    from Amap/Tencent (GCJ-02) but declared ``wgs84``, its points sit systematically 300-600 m
+    off the roads in one direction, and the GCJ-02 inverse brings them back. The test: among
+    the points within the road network's extent, the median distance to the nearest road
+    segment as declared (``d_declared``) and after the GCJ-02 inverse (``d_inverse``); a warning
+    when at least 8 points are compared, 65% of them come closer, and the median distance
+    falls by at least 100 m and to at most 60%. It cannot tell where roads are dense (spacing
+    below the ~400 m offset: a shifted point is near another road) or where the layer's points
+    are not near roads at all; see the README.
+
+    Parameters
+    ----------
+    points : geopandas.GeoDataFrame
+        Points in EPSG:4326, as returned by the readers (``attrs["declared_crs"]``).
+    roads : RoadNetwork-like
+        Node arrays ``lon``, ``lat`` and edge arrays ``u``, ``v`` (EPSG:4326).
+
+    Returns
+    -------
+    dict
+        ``checked``, ``n`` (points compared), ``d_declared``, ``d_inverse`` (median metres),
+        ``closer`` (share of points closer after the inverse), ``shift_m`` (median size of
+        the inverse's move), ``direction`` and ``warned``.
+    """
+    out: dict[str, Any] = {"checked": False, "n": 0, "warned": False}
+    declared = str(points.attrs.get("declared_crs", "wgs84")).lower()
+    if declared not in ("wgs84", "cgcs2000", "epsg:4326", "epsg:4490") or len(points) < 8:
+        return out
+    try:
+        rlon, rlat = np.asarray(roads.lon, float), np.asarray(roads.lat, float)
+        u, v = np.asarray(roads.u, np.int64), np.asarray(roads.v, np.int64)
+    except AttributeError:
+        return out
+    if len(u) == 0:
+        return out
+    geoms = np.asarray(points.geometry.values, dtype=object)
+    geoms = np.where(shapely.get_type_id(geoms) == 0, geoms, shapely.point_on_surface(geoms))
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) != len(geoms):
+        return out
+    x0, x1, y0, y1 = rlon.min(), rlon.max(), rlat.min(), rlat.max()
+    sel = (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    if sel.sum() < 8:
+        return out
+    lon, lat = xy[sel, 0], xy[sel, 1]
+    ilon, ilat = gcj02_to_wgs84(lon, lat)
+    pad = 0.02
+    near = (
+        (rlon >= lon.min() - pad)
+        & (rlon <= lon.max() + pad)
+        & (rlat >= lat.min() - pad)
+        & (rlat <= lat.max() + pad)
+    )
+    keep = near[u] | near[v]
+    if not keep.any():
+        return out
+    from pyproj import Transformer
+
+    epsg = utm_epsg(float(np.median(lon)), float(np.median(lat)))
+    fwd = Transformer.from_crs("EPSG:4326", f"EPSG:{epsg}", always_xy=True)
+    nx, ny = fwd.transform(rlon, rlat)
+    nx, ny = np.asarray(nx), np.asarray(ny)
+    uu, vv = u[keep], v[keep]
+    ends = np.stack([np.c_[nx[uu], ny[uu]], np.c_[nx[vv], ny[vv]]], axis=1)
+    tree = shapely.STRtree(shapely.linestrings(ends))
+    px, py = (np.asarray(a) for a in fwd.transform(lon, lat))
+    qx, qy = (np.asarray(a) for a in fwd.transform(ilon, ilat))
+    _, d0 = tree.query_nearest(shapely.points(px, py), return_distance=True, all_matches=False)
+    _, d1 = tree.query_nearest(shapely.points(qx, qy), return_distance=True, all_matches=False)
+    m0, m1 = float(np.median(d0)), float(np.median(d1))
+    closer = float(np.mean(d1 < d0))
+    dx, dy = float(np.median(qx - px)), float(np.median(qy - py))
+    shift = float(np.median(np.hypot(qx - px, qy - py)))
+    bearing = (np.degrees(np.arctan2(dx, dy)) + 360.0) % 360.0
+    direction = ("north", "north-east", "east", "south-east", "south", "south-west", "west",
+                 "north-west")[int((bearing + 22.5) // 45) % 8]  # fmt: skip
+    out.update(
+        checked=True,
+        n=len(d0),
+        d_declared=m0,
+        d_inverse=m1,
+        closer=closer,
+        shift_m=shift,
+        direction=direction,
+    )
+    if closer >= 0.65 and m0 - m1 >= 100.0 and m1 <= 0.6 * m0:
+        source = points.attrs.get("source", "the layer")
+        msg = (
+            f"{source}: declared {declared}, but its points sit a median {m0:.0f} m from the "
+            f"nearest road, and {m1:.0f} m after the GCJ-02 inverse ({closer:.0%} of {len(d0)} "
+            f"points come closer); that inverse moves them about {shift:.0f} m {direction}, the "
+            "systematic offset of GCJ-02 (Amap/Tencent) coordinates. Fix: if they were copied "
+            "from Amap or Tencent, declare crs: gcj02 for this layer"
+        )
+        warnings.warn(msg, DataQualityWarning, stacklevel=2)
+        out["warned"] = True
+        out["message"] = msg
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Administrative codes
 # --------------------------------------------------------------------------------------------
@@ -1587,7 +1768,97 @@ def atomic_write(path: str | Path) -> Iterator[Path]:
                 p.unlink()
 
 
-def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = None) -> Path:
+@dataclass(frozen=True)
+class LayerStyle:
+    """A QGIS style stored in a GeoPackage (a row of its ``layer_styles`` table).
+
+    Attributes
+    ----------
+    name : str
+        The style's name in QGIS (*Layer Properties -> Style*).
+    qml : str
+        The style as QGIS QML (XML).
+    default : bool
+        Whether QGIS applies it when the layer is added (one per layer).
+    description : str
+    """
+
+    name: str
+    qml: str
+    default: bool = False
+    description: str = ""
+
+
+_LAYER_STYLES_DDL = """CREATE TABLE IF NOT EXISTS layer_styles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    f_table_catalog TEXT(256),
+    f_table_schema TEXT(256),
+    f_table_name TEXT(256),
+    f_geometry_column TEXT(256),
+    styleName TEXT(30),
+    styleQML TEXT,
+    styleSLD TEXT,
+    useAsDefault BOOLEAN,
+    description TEXT,
+    owner TEXT(30),
+    ui TEXT(30),
+    update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+)"""
+
+
+def write_layer_styles(path: str | Path, layer: str, styles: Sequence[LayerStyle]) -> None:
+    """Store QGIS styles of ``layer`` in the GeoPackage ``path`` (table ``layer_styles``).
+
+    The table is the one QGIS and GDAL use: QGIS applies the row with ``useAsDefault`` when
+    the layer is opened and lists the others under *Layer Properties -> Style*. Styles of the
+    layer already stored are replaced; those of other layers are kept. The table is registered
+    in ``gpkg_contents`` as attributes, as QGIS does. Writes in place: call it on a temporary
+    copy (as :func:`write_layer` does) to keep the file's update atomic.
+
+    Raises
+    ------
+    DataSourceError
+        When the file is not a GeoPackage holding ``layer``.
+    """
+    target = Path(path)
+    try:
+        con = sqlite3.connect(target)
+        try:
+            cur = con.cursor()
+            row = cur.execute(
+                "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+            ).fetchone()
+            if row is None:
+                msg = f"{target}: no layer {layer!r} with geometry to style"
+                raise DataSourceError(msg)
+            cur.execute(_LAYER_STYLES_DDL)
+            cur.execute(
+                "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                "description, last_change) VALUES ('layer_styles', 'attributes', "
+                "'layer_styles', 'QGIS layer styles', strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+            )
+            cur.execute("DELETE FROM layer_styles WHERE f_table_name = ?", (layer,))
+            cur.executemany(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+                "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+                "owner, ui) VALUES ('', '', ?, ?, ?, ?, '', ?, ?, 'ynps_geo', '')",
+                [(layer, row[0], s.name, s.qml, int(s.default), s.description) for s in styles],
+            )
+            con.commit()
+        finally:
+            con.close()
+    except sqlite3.Error as err:
+        msg = f"cannot write QGIS styles into {target}: {err}. Fix: check it is a GeoPackage"
+        raise DataSourceError(msg) from err
+
+
+def write_layer(
+    gdf: gpd.GeoDataFrame,
+    path: str | Path,
+    layer: str | None = None,
+    *,
+    styles: Sequence[LayerStyle] = (),
+) -> Path:
     """Write a GeoDataFrame atomically.
 
     Parameters
@@ -1600,6 +1871,9 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = Non
         in column ``geometry``, UTF-8 with BOM so that Excel shows Chinese correctly).
     layer : str, optional
         GeoPackage layer name; default the file stem.
+    styles : sequence of LayerStyle
+        QGIS styles of the layer, stored in the GeoPackage's ``layer_styles`` table (see
+        :func:`write_layer_styles`); ``.gpkg`` only.
 
     Returns
     -------
@@ -1629,6 +1903,8 @@ def write_layer(gdf: gpd.GeoDataFrame, path: str | Path, layer: str | None = Non
                 if target.exists():
                     shutil.copy2(target, tmp)
                 frame.to_file(tmp, layer=layer or target.stem, driver="GPKG", engine="pyogrio")
+                if styles:
+                    write_layer_styles(tmp, layer or target.stem, styles)
             elif suffix in (".parquet", ".geoparquet"):
                 require("pyarrow", "writing GeoParquet")
                 frame.to_parquet(tmp)

@@ -58,6 +58,9 @@ class AnalysisResult:
         The config file as written, for the report.
     language : {"zh", "en"}
         Language of the map and the report (config key ``language``).
+    report_templates : str, optional
+        Folder of report templates replacing the packaged ones (config key
+        ``report_templates``); ``None`` for the packaged templates.
     run_info : dict
         What the run records for later comparisons (``run_manifest.json``, see
         :func:`ynps_geo.compare.run_manifest`).
@@ -96,6 +99,7 @@ class AnalysisResult:
     #: county -> (GridSpec, {(standard id, mode): float32 (H, W) minutes or km}), NaN outside
     #: the county; written as ``travel_time_<standard>.tif`` (see :mod:`ynps_geo.surfaces`)
     surfaces: dict[str, tuple[Any, dict[tuple[str, str], Any]]] = field(default_factory=dict)
+    report_templates: str | None = None
     run_info: dict[str, Any] = field(default_factory=dict)
     changes: Any | None = None
     changes_error: str = ""

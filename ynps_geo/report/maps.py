@@ -45,12 +45,13 @@ save_map(result, path, language="zh") -> Path
 
 from __future__ import annotations
 
+import contextlib
 import html
 import itertools
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +61,25 @@ import pandas as pd
 from ynps_geo.errors import ValidationError, require
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.report import inline
+from ynps_geo.report.palette import (  # the map's colours (re-exported)
+    CATEGORY_STYLE,
+    COLORS,
+    ISO_COLORS,
+    PEOPLE_COLORS,
+    SHARE_CLASSES,
+)
+from ynps_geo.report.tables import county_shares as _county_shares
 
 __all__ = [
+    "FOLIUM_CDN",
     "LABELS",
     "MAX_PEOPLE_POINTS",
     "SIMPLIFY_M",
     "build_map",
+    "folium_cdn_urls",
     "map_html",
     "save_map",
+    "share_colormap",
 ]
 
 #: Simplification tolerance for polygons, metres.
@@ -77,47 +89,29 @@ COORD_DIGITS = 5
 #: Population cells drawn at most (more are aggregated onto a coarser grid).
 MAX_PEOPLE_POINTS = 20_000
 
-COLORS = {"covered": "#27ae60", "uncovered": "#d62728", "na": "#9e9e9e"}
 
-#: Covered share classes for the choropleth: (upper bound, colour), last is >= 0.95.
-SHARE_CLASSES: list[tuple[float, str]] = [
-    (0.5, "#d7301f"),
-    (0.7, "#fc8d59"),
-    (0.85, "#fee08b"),
-    (0.95, "#a6d96a"),
-    (1.01, "#1a9850"),
-]
+def share_colormap(caption: str = "") -> Any:
+    """The county-share classes as a branca :class:`~branca.colormap.StepColormap`.
 
-ISO_COLORS = [
-    "#1f77b4",
-    "#9467bd",
-    "#ff7f0e",
-    "#17becf",
-    "#8c564b",
-    "#e377c2",
-    "#bcbd22",
-    "#2ca02c",
-    "#7f7f7f",
-    "#d62728",
-]
-#: Population ramp (ColorBrewer PuBu): blue, so that red keeps meaning "standard not met".
-PEOPLE_COLORS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
+    Steps at 50 %, 70 %, 85 % and 95 % (:data:`SHARE_CLASSES`); ``colormap(share)`` is the
+    colour of a county, the same class the map's standard selector and the QGIS styles use.
+    """
+    from branca.colormap import StepColormap
 
-CATEGORY_STYLE: dict[str, tuple[str, str, str]] = {
-    # category: (colour, glyph zh, glyph en)
-    "health": ("#c0392b", "医", "H"),
-    "school": ("#2471a3", "学", "S"),
-    "kindergarten": ("#af7ac5", "幼", "K"),
-    "childcare": ("#e67e22", "托", "C"),
-    "eldercare": ("#7d6608", "养", "E"),
-    "culture": ("#148f77", "文", "Cu"),
-    "fitness": ("#1e8449", "体", "F"),
-    "vocational_school": ("#1a5276", "职", "V"),
-    "care_institution": ("#6e2c00", "护", "CI"),
-    "hospice": ("#5b2c6f", "宁", "Hs"),
-    "government": ("#424949", "政", "G"),
-    "other_public": ("#616a6b", "公", "O"),
-}
+    return StepColormap(
+        [c for _, c in SHARE_CLASSES],
+        index=[0.0, *(hi for hi, _ in SHARE_CLASSES)],
+        vmin=0.0,
+        vmax=SHARE_CLASSES[-1][0],
+        caption=caption,
+    )
+
+
+def _share_steps(cmap: Any) -> list[list[Any]]:
+    """[upper bound, hex colour] per step of a StepColormap (what the runtime's selector uses)."""
+    idx = list(cmap.index)
+    return [[hi, cmap.rgb_hex_str((lo + hi) / 2)] for lo, hi in itertools.pairwise(idx)]
+
 
 _FALLBACK_CATEGORY_ZH = {
     "health": "医疗卫生",
@@ -167,6 +161,8 @@ LABELS: dict[str, dict[str, str]] = {
         "covered": "绿色 = 达标（所有适用标准均在阈值内）",
         "uncovered": "红色 = 未达标（至少一项标准超出阈值）",
         "na": "灰色 = 标准不适用",
+        "unknown": "紫色 = 无法判断（数据中没有该标准所需类型的设施，见报告说明）",
+        "cannot_tell": "无法判断（数据中没有所需类型的设施）",
         "color_by": "按标准着色",
         "all_standards": "全部标准",
         "facilities_h": "公共服务设施",
@@ -227,6 +223,9 @@ LABELS: dict[str, dict[str, str]] = {
         "covered": "Green = all applicable standards met",
         "uncovered": "Red = at least one standard NOT met",
         "na": "Grey = no standard applies",
+        "unknown": "Purple = cannot tell (no facility in the data is of the type a standard "
+        "needs; see the report's notes)",
+        "cannot_tell": "cannot tell (no facility in the data is of the type needed)",
         "color_by": "Colour by standard",
         "all_standards": "All standards",
         "facilities_h": "Public service facilities",
@@ -278,25 +277,75 @@ _TDT_URL = (
     "&TILECOL={x}&tk="
 )
 
-# folium's CDN links -> vendored asset ("" = not used, dropped). Matched by substring.
-_CDN_ASSETS: dict[str, str] = {
-    "leaflet.markercluster": "leaflet.markercluster.js",
-    "MarkerCluster.Default.css": "MarkerCluster.Default.css",
-    "MarkerCluster.css": "MarkerCluster.css",
-    "Control.FullScreen.min.js": "Control.FullScreen.js",
-    "Control.FullScreen.css": "Control.FullScreen.css",
-    "leaflet-measure.min.css": "leaflet-measure.css",
-    "leaflet-measure.css": "leaflet-measure.css",
-    "leaflet-search.min.js": "leaflet-search.min.js",
-    "leaflet-search.min.css": "leaflet-search.min.css",
-    "leaflet.js": "leaflet.js",
-    "leaflet.css": "leaflet.css",
-    "jquery": "",
-    "bootstrap": "",
-    "awesome-markers": "",
-    "fontawesome": "",
-    "awesome.rotate": "",
+#: Every CDN URL the folium classes used here reference (folium 0.20) -> the vendored asset
+#: that stands in for it ("" = the library is not used and is dropped) and the vendored
+#: version. npm and the CDNs are not reachable where the assets are vendored, so the vendored
+#: versions are the closest API-compatible releases (scripts/vendor_assets.py; the browser
+#: tests run the page on them). ``tests/test_maps.py`` fails when folium references a URL not
+#: listed here, so a folium upgrade that moves to another library version is noticed (re-vendor
+#: or confirm compatibility, then add its URLs) instead of being silently served the old file.
+_JSD = "https://cdn.jsdelivr.net"
+_CFL = "https://cdnjs.cloudflare.com/ajax/libs"
+FOLIUM_CDN: dict[str, tuple[str, str]] = {
+    f"{_JSD}/npm/leaflet@1.9.3/dist/leaflet.js": ("leaflet.js", "1.9.4"),
+    f"{_JSD}/npm/leaflet@1.9.3/dist/leaflet.css": ("leaflet.css", "1.9.4"),
+    f"{_CFL}/leaflet.markercluster/1.1.0/leaflet.markercluster.js": (
+        "leaflet.markercluster.js",
+        "1.5.3",
+    ),
+    f"{_CFL}/leaflet.markercluster/1.1.0/MarkerCluster.css": ("MarkerCluster.css", "1.5.3"),
+    f"{_CFL}/leaflet.markercluster/1.1.0/MarkerCluster.Default.css": (
+        "MarkerCluster.Default.css",
+        "1.5.3",
+    ),
+    f"{_JSD}/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": (
+        "Control.FullScreen.js",
+        "3.0.2",
+    ),
+    f"{_JSD}/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css": (
+        "Control.FullScreen.css",
+        "3.0.2",
+    ),
+    f"{_JSD}/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.js": (
+        "leaflet-measure.js",
+        "3.1.0",
+    ),
+    f"{_JSD}/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css": (
+        "leaflet-measure.css",
+        "3.1.0",
+    ),
+    f"{_JSD}/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js": (
+        "leaflet-search.min.js",
+        "2.9.7",
+    ),
+    f"{_JSD}/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css": (
+        "leaflet-search.min.css",
+        "2.9.7",
+    ),
+    # folium's defaults that the map does not use: dropped, not vendored
+    "https://code.jquery.com/jquery-3.7.1.min.js": ("", ""),
+    f"{_JSD}/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": ("", ""),
+    f"{_JSD}/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": ("", ""),
+    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css": ("", ""),
+    f"{_JSD}/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": ("", ""),
+    f"{_CFL}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.js": ("", ""),
+    f"{_CFL}/Leaflet.awesome-markers/2.0.2/leaflet.awesome-markers.css": ("", ""),
+    f"{_JSD}/gh/python-visualization/folium/folium/templates/leaflet.awesome.rotate.min.css": (
+        "",
+        "",
+    ),
 }
+
+
+def folium_cdn_urls(m: Any) -> list[str]:
+    """The CDN URLs folium would write into the page of map ``m`` (before they are stripped)."""
+    return list(getattr(m, "_ynps_cdn_urls", []))
+
+
+def _cdn_asset(url: str) -> str | None:
+    """The vendored asset standing in for a folium CDN URL ("" = drop it; None = unknown)."""
+    entry = FOLIUM_CDN.get(url)
+    return None if entry is None else entry[0]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -345,6 +394,13 @@ def _is_num(value: Any) -> bool:
         return value is not None and math.isfinite(float(value))
     except (TypeError, ValueError):
         return False
+
+
+def _is_missing(value: Any) -> bool:
+    """A covered flag that is unknown (``pd.NA``, None or NaN): the standard is not evaluable."""
+    if value is None or value is pd.NA:
+        return True
+    return isinstance(value, float) and math.isnan(value)
 
 
 def _is_true(value: Any) -> bool:
@@ -442,6 +498,12 @@ def _village_popup(
             status.append(None)
             not_applicable.append(_esc(title))
             continue
+        if s.covered_column in row and _is_missing(row[s.covered_column]):
+            status.append(2)  # not evaluable: the data cannot decide
+            lines.append(
+                f'<li class="na">? {_esc(title)}{lab["colon"]}{_esc(lab["cannot_tell"])}</li>'
+            )
+            continue
         covered = _is_true(row.get(s.covered_column))
         status.append(1 if covered else 0)
         value: Any = row.get(s.value_column)
@@ -510,57 +572,6 @@ def _villages_data(result: AnalysisResult, lab: Mapping[str, str], language: str
             }
         )
     return {"type": "FeatureCollection", "features": features}
-
-
-def _county_shares(result: AnalysisResult) -> dict[str, list[float | None]]:
-    """County -> [share for all standards, share per standard...]."""
-    shares: dict[str, list[float | None]] = {}
-    counties = [str(c) for c in result.counties["county"]]
-    cov = result.coverage if result.coverage is not None else pd.DataFrame()
-    overall: dict[str, float | None] = {}
-    vil = result.villages
-    if vil is not None and len(vil) and "county" in vil and "population" in vil:
-        failed = np.zeros(len(vil), dtype=bool)
-        applies_any = np.zeros(len(vil), dtype=bool)
-        for s in result.standards:
-            ap_col = f"{s.id}_applies"
-            ap = (
-                vil[ap_col].fillna(False).astype(bool).to_numpy()
-                if ap_col in vil
-                else np.ones(len(vil), dtype=bool)
-            )
-            cv = (
-                vil[s.covered_column].fillna(False).astype(bool).to_numpy()
-                if s.covered_column in vil
-                else np.zeros(len(vil), dtype=bool)
-            )
-            failed |= ap & ~cv
-            applies_any |= ap
-        df = pd.DataFrame(
-            {
-                "county": vil["county"].astype(str).to_numpy(),
-                "pop": pd.to_numeric(vil["population"], errors="coerce").fillna(0).to_numpy(),
-                "ok": ~failed,
-                "ap": applies_any,
-            }
-        )
-        df = df[df["ap"]]
-        for county, g in df.groupby("county"):
-            total = g["pop"].sum()
-            overall[str(county)] = (
-                round(float(g.loc[g["ok"], "pop"].sum() / total), 4) if total > 0 else None
-            )
-    for county in counties:
-        row: list[float | None] = [overall.get(county)]
-        for s in result.standards:
-            value = None
-            if len(cov) and {"county", "standard_id", "share_covered"} <= set(cov.columns):
-                hit = cov[(cov["county"].astype(str) == county) & (cov["standard_id"] == s.id)]
-                if len(hit) and _is_num(hit["share_covered"].iloc[0]):
-                    value = round(float(hit["share_covered"].iloc[0]), 4)
-            row.append(value)
-        shares[county] = row
-    return shares
 
 
 def _counties_data(result: AnalysisResult) -> tuple[dict[str, Any], list[list[Any]]]:
@@ -850,22 +861,6 @@ def _folium_classes() -> dict[str, Any]:
             self._name = "YnpsLayer"
             self.js = js
 
-    class YnpsFill(MacroElement):
-        """Adds a category's facilities to its marker cluster from the compact data."""
-
-        _template = Template(
-            """
-            {% macro script(this, kwargs) %}
-            ynps.facilities({{ this._parent.get_name() }}, {{ this.category|tojson }});
-            {% endmacro %}
-            """
-        )
-
-        def __init__(self, category: str) -> None:
-            super().__init__()
-            self._name = "YnpsFill"
-            self.category = category
-
     class YnpsControls(MacroElement):
         """Legend (with the standard selector) and the village search."""
 
@@ -925,7 +920,6 @@ def _folium_classes() -> dict[str, Any]:
         "Element": RawElement,
         "YnpsRuntime": YnpsRuntime,
         "YnpsLayer": YnpsLayer,
-        "YnpsFill": YnpsFill,
         "YnpsControls": YnpsControls,
     }
 
@@ -944,6 +938,8 @@ def _legend_html(
         f"<span>{_esc(lab['covered'])}</span></div>",
         f'<div class="row"><span class="ynps-dot" style="background:{COLORS["na"]}"></span>'
         f"<span>{_esc(lab['na'])}</span></div>",
+        f'<div class="row"><span class="ynps-dot" style="background:{COLORS["unknown"]}">'
+        f"</span><span>{_esc(lab['unknown'])}</span></div>",
     ]
     if result.standards:
         opts = [f'<option value="-1">{_esc(lab["all_standards"])}</option>']
@@ -973,7 +969,7 @@ def _legend_html(
         h.append("</div>")
     h.append(f"<h4>{_esc(lab['choro_h'])}</h4>")
     cells, lo = [], 0.0
-    for hi, color in SHARE_CLASSES:
+    for hi, color in _share_steps(share_colormap()):
         text = f"≥{lo:.0%}" if hi > 1 else f"{lo:.0%}–{hi:.0%}"
         cells.append(f'<td><span class="bar" style="background:{color}"></span>{text}</td>')
         lo = hi
@@ -1031,14 +1027,23 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
             "covered_share": lab["covered_share"],
         },
         "colors": COLORS,
-        "share_classes": [[hi, c] for hi, c in SHARE_CLASSES],
+        "share_classes": _share_steps(share_colormap()),
         "standards": [{"id": s.id, "title": _std_title(s, language)} for s in result.standards],
         "villages": _villages_data(result, lab, language),
         "counties": counties_fc,
         "county_labels": county_labels,
-        "isochrones": _iso_data(result, lab, language),
-        "facilities": _facilities_data(result, lab, language),
+        "isochrones": {},
+        "facilities": {},
         "people": _people_data(result),
+    }
+
+    isochrones = _iso_data(result, lab, language)
+    # isochrones are folium GeoJson layers; the runtime keeps their colours for the legend
+    data["isochrones"] = {sid: {"color": e["color"]} for sid, e in isochrones.items()}
+    facilities = _facilities_data(result, lab, language)
+    # the runtime needs only the legend entries; the points go to folium's FastMarkerCluster
+    data["facilities"] = {
+        cat: {k: v for k, v in entry.items() if k != "items"} for cat, entry in facilities.items()
     }
 
     bounds = _to_wgs84(result.counties).total_bounds if len(result.counties) else None
@@ -1092,17 +1097,25 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
     layer_cls('ynps.layer("choropleth")', lab["choropleth"], show=False).add_to(m)
     first = True
     titles = {s.id: _std_title(s, language) for s in result.standards}
-    for sid, entry in data["isochrones"].items():
+    for sid, entry in isochrones.items():
         name = (
             f'<span class="ynps-sw" style="background:{entry["color"]}"></span>'
             f"{_esc(titles.get(sid, sid))} · {lab['iso']}"
         )
-        layer_cls(f"ynps.layer({_to_json('iso:' + sid)})", name, show=first).add_to(m)
+        style = {"color": entry["color"], "weight": 1, "fillColor": entry["color"]}
+        folium.GeoJson(
+            entry["features"],
+            name=name,
+            show=first,
+            style_function=lambda _f, style=style: {**style, "fillOpacity": 0.22},
+            popup=folium.GeoJsonPopup(fields=["p"], labels=False, max_width=320),
+            pane="ynps-iso",
+        ).add_to(m)
         first = False
     layer_cls('ynps.layer("counties")', lab["county_bounds"]).add_to(m)
     if data["people"]:
         layer_cls('ynps.layer("people")', lab["people"], show=False).add_to(m)
-    for cat, entry in data["facilities"].items():
+    for entry in facilities.values():
         label = (
             f"{_esc(entry['label'])}{lab['facilities']}"
             if language == "zh"
@@ -1112,14 +1125,23 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
             f'<span class="ynps-sw" style="background:{entry["color"]}"></span>'
             f"{label} ({len(entry['items'])})"
         )
-        cluster = plugins.MarkerCluster(
+        icon_html = f'<span style="background:{entry["color"]}">{_esc(entry["glyph"])}</span>'
+        plugins.FastMarkerCluster(
+            [[y, x, popup, title] for x, y, popup, title in entry["items"]],
+            callback=(
+                "function (row) {\n"
+                '  var icon = L.divIcon({className: "ynps-fac-icon", '
+                f"html: {_to_json(icon_html)}, "
+                "iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]});\n"
+                "  return L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[3]})"
+                ".bindPopup(row[2], {maxWidth: 320});\n}"
+            ),
             name=name,
             show=True,
-            options={"maxClusterRadius": 45, "disableClusteringAtZoom": 15},
+            maxClusterRadius=45,
+            disableClusteringAtZoom=15,
             icon_create_function=f"ynps.clusterIcon({_to_json(entry['color'])})",
-        )
-        cluster.add_child(k["YnpsFill"](cat))
-        cluster.add_to(m)
+        ).add_to(m)
     villages = layer_cls('ynps.layer("villages")', lab["villages"])
     villages.add_to(m)
     from ynps_geo.report.changes import add_map_layer
@@ -1176,16 +1198,41 @@ def _head_assets(language: str) -> str:
 
 
 def _strip_cdn_links(m: Any) -> None:
-    """Clear folium's CDN ``default_js``/``default_css`` on every element (assets are inline)."""
+    """Clear folium's CDN ``default_js``/``default_css`` on every element (assets are inline).
+
+    The URLs cleared are kept on the map (:func:`folium_cdn_urls`) for the check that each is
+    one the vendored assets stand in for (:data:`FOLIUM_CDN`).
+    """
     from folium.elements import JSCSSMixin
 
+    urls: list[str] = []
     stack = [m]
     while stack:
         el = stack.pop()
         if isinstance(el, JSCSSMixin):
+            urls.extend(url for _, url in [*el.default_js, *el.default_css])
             el.default_js = []
             el.default_css = []
         stack.extend(el._children.values())
+    m._ynps_cdn_urls = sorted(set(urls))
+
+
+@contextlib.contextmanager
+def _json_as_utf8() -> Iterator[None]:
+    """Let folium's templates write JSON data with Chinese as UTF-8, not ``\\uXXXX`` (6x).
+
+    jinja2's ``tojson`` still escapes ``<``, ``>``, ``&`` and ``'``, so the data stays safe
+    inside ``<script>``. The policy of folium's template environment is restored afterwards.
+    """
+    from folium.template import Template
+
+    env = Template("").environment
+    old = env.policies.get("json.dumps_kwargs")
+    env.policies["json.dumps_kwargs"] = {**(old or {}), "ensure_ascii": False}
+    try:
+        yield
+    finally:
+        env.policies["json.dumps_kwargs"] = old
 
 
 def map_html(result: AnalysisResult, language: str = "zh") -> str:
@@ -1207,8 +1254,9 @@ def map_html(result: AnalysisResult, language: str = "zh") -> str:
         If the page would still load a script or stylesheet from the network (a folium
         version that adds an asset not vendored in ``report/assets/``).
     """
-    page = build_map(result, language).get_root().render()
-    page = inline.inline_resources(page, _CDN_ASSETS, strict=True)
+    with _json_as_utf8():
+        page = build_map(result, language).get_root().render()
+    page = inline.inline_resources(page, _cdn_asset, strict=True)
     page = page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
     left = inline.external_refs(page)
     if left:

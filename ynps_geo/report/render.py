@@ -6,6 +6,14 @@ inline script only for the language switch (the page reads fully without it). Ch
 default; every label is written in both languages and the page shows one (``中文 / English``
 buttons, or ``language="en"``). It prints on A4 with a page per section and per standard.
 
+The page is rendered from jinja2 templates shipped in ``ynps_geo/report/templates``
+(autoescaping on, so every value is HTML-escaped): ``report.html.j2`` (the document),
+``_macros.html.j2`` (bilingual text, tables, sections), ``style.css``, ``script.js`` and one
+template per section in ``sections/`` (:data:`SECTIONS`). A county restyles its report without
+Python by copying the files it wants to change into a folder and naming that folder in the
+config (``report_templates: my_templates``), with ``template_dir=`` or with
+``$YNPS_GEO_REPORT_TEMPLATES``; files not in the folder come from the package.
+
 ``report.xlsx`` (openpyxl, optional) holds the same tables, one sheet each, with a Chinese
 header in row 1 and an English header in row 2, frozen panes under the headers and shares in
 percent format. Values stay numbers, so the office can compute with them.
@@ -14,6 +22,8 @@ Functions
 ---------
 report_html
     The report as an HTML string.
+report_context, table_view
+    What the templates see (for custom templates and sections).
 write_workbook
     The Excel workbook (atomically); ``None`` when openpyxl is missing.
 write_reports
@@ -23,16 +33,20 @@ write_reports
 from __future__ import annotations
 
 import dataclasses
-import html
+import functools
 import logging
 import math
+import os
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from markupsafe import Markup
 
+from ynps_geo.errors import MissingDependencyError, ValidationError
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.model.standards import PlanStandard
 from ynps_geo.report import charts
@@ -48,7 +62,19 @@ from ynps_geo.report.tables import (
     with_names,
 )
 
-__all__ = ["UNCOVERED_TOP", "report_html", "table_html", "write_reports", "write_workbook"]
+__all__ = [
+    "SECTIONS",
+    "UNCOVERED_TOP",
+    "Section",
+    "environment",
+    "report_context",
+    "report_html",
+    "table_html",
+    "table_view",
+    "template_folder",
+    "write_reports",
+    "write_workbook",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,149 +106,6 @@ WRAP = frozenset(
 """Columns of long text, wrapped in the HTML tables (the others stay on one line)."""
 
 
-def _esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _l(zh: str, en: str, tag: str = "span") -> str:
-    """Both languages (escaped); the page's CSS shows one."""
-    if zh == en:
-        return _esc(zh)
-    return (
-        f'<{tag} class="zh" lang="zh">{_esc(zh)}</{tag}>'
-        f'<{tag} class="en" lang="en">{_esc(en)}</{tag}>'
-    )
-
-
-def _cell(v: Any, col: Column) -> str:
-    zh = format_value(v, col.kind, "zh")
-    en = format_value(v, col.kind, "en")
-    return _l(zh, en)
-
-
-def table_html(table: Table, *, max_rows: int = TABLE_MAX_ROWS) -> str:
-    """A report table as HTML: headers in both languages, values formatted for people.
-
-    Columns written in one language only (``Column.lang``) carry that language's class, so the
-    page shows them only in that language. At most ``max_rows`` rows; a line says how many
-    more the workbook holds.
-    """
-    if not len(table):
-        return f'<p class="muted">{_l("（无）", "(none)")}</p>'
-    head = []
-    for c in table.columns:
-        hc = [c.lang] if c.lang else []
-        if c.key in WRAP:
-            hc.append("wrap")
-        cls = f' class="{" ".join(hc)}"' if hc else ""
-        num = " num" if c.kind not in TEXT_KINDS else ""
-        head.append(
-            f'<th{cls} data-col="{_esc(c.key)}" data-kind="{c.kind}{num}">{_l(c.zh, c.en)}</th>'
-        )
-    rows = []
-    for rec in table.data.head(max_rows).to_dict("records"):
-        cells = []
-        for c in table.columns:
-            td_cls = [c.lang] if c.lang else []
-            if c.kind not in TEXT_KINDS:
-                td_cls.append("num")
-            if c.key in WRAP:
-                td_cls.append("wrap")
-            if c.kind in ("min", "km") and _isinf(rec.get(c.key)):
-                td_cls.append("bad")
-            attr = f' class="{" ".join(td_cls)}"' if td_cls else ""
-            cells.append(f"<td{attr}>{_cell(rec.get(c.key), c)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    more = ""
-    if len(table) > max_rows:
-        n = len(table) - max_rows
-        words = _l(
-            f"另有 {n:,} 行见 Excel 工作簿 report.xlsx。",
-            f"{n:,} more rows in the workbook report.xlsx.",
-        )
-        more = f'<p class="muted">{words}</p>'
-    return (
-        f'<div class="tblwrap"><table class="tbl" data-table="{_esc(table.key)}"><thead><tr>'
-        + "".join(head)
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></div>"
-        + more
-    )
-
-
-def _isinf(v: Any) -> bool:
-    try:
-        return math.isinf(float(v))
-    except (TypeError, ValueError):
-        return False
-
-
-CSS = """
-*{box-sizing:border-box}
-body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","WenQuanYi Micro Hei",
-"WenQuanYi Zen Hei",sans-serif;
-margin:0 auto;padding:1.5em 2em;max-width:1100px;color:#222;line-height:1.5;background:#fff}
-.show-zh .en{display:none!important}.show-en .zh{display:none!important}
-h1{font-size:1.7em;margin:.2em 0}
-h2{border-bottom:3px solid #c0392b;padding-bottom:.2em;margin-top:1.8em}
-h3{margin:1.2em 0 .4em}section{scroll-margin-top:3em}
-.sub{color:#555;margin:.2em 0}.muted{color:#777}.bad{color:#c0392b;font-weight:bold}
-.good{color:#27ae60}
-.toolbar{position:sticky;top:0;background:#fff;padding:.4em 0;border-bottom:1px solid #eee;
-z-index:2;text-align:right}
-.toolbar button{font:inherit;padding:.2em .9em;margin-left:.4em;border:1px solid #999;
-background:#f7f7f7;cursor:pointer;border-radius:3px}
-.toolbar button.on{background:#c0392b;color:#fff;border-color:#c0392b}
-.tblwrap{overflow-x:auto}
-.tbl{border-collapse:collapse;font-size:.86em;margin:.5em 0}
-.tbl td,.tbl th{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}
-.tbl td,.tbl th{white-space:nowrap}.tbl .wrap{white-space:normal;min-width:14em}
-.tbl th{background:#f3f3f3;font-weight:600}.tbl td.num{text-align:right;white-space:nowrap}
-.tbl tbody tr:nth-child(even){background:#fafafa}
-.std{border:1px solid #ddd;border-radius:6px;padding:.6em 1.2em 1em;margin:1em 0}
-.std h3{margin-top:.3em}
-.std .sid{font-family:monospace;color:#777;font-weight:normal;font-size:.8em}
-blockquote{margin:.5em 0;padding:.4em 1em;border-left:4px solid #c0392b;background:#fdf5f4}
-.kpi{display:flex;flex-wrap:wrap;gap:.6em;margin:.6em 0}
-.kpi div{flex:1 1 150px;border:1px solid #e3e3e3;border-radius:4px;padding:.4em .7em;
-background:#fafafa}
-.kpi b{display:block;font-size:1.35em}.kpi small{color:#666}
-.chart{max-width:100%;height:auto;display:block;margin:.5em 0}
-figure{margin:1em 0}figcaption{color:#555;font-size:.9em}
-pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:.82em;white-space:pre-wrap}
-nav.toc ol{columns:2}
-.warn{border:1px solid #c0392b;background:#fdf5f4;padding:.5em 1em;border-radius:4px}
-@page{size:A4;margin:14mm}
-@media print{
- body{padding:0;max-width:none;font-size:10pt}.toolbar{display:none}
- section.page{break-before:page}.std{break-before:page;break-inside:avoid;border:none;padding:0}
- thead{display:table-header-group}tr,figure,svg{break-inside:avoid}.tblwrap{overflow:visible}
- .tbl{font-size:8pt;max-width:100%}.tbl td,.tbl th{white-space:normal;padding:1px 3px;
- overflow-wrap:anywhere}.tbl .wrap{min-width:6em}.tbl td.num{white-space:nowrap}
- a{color:inherit;text-decoration:none}
-}
-"""
-
-SCRIPT = """
-(function(){
-  function set(l){
-    document.body.className=document.body.className.replace(/\\bshow-(zh|en)\\b/g,'')+' show-'+l;
-    document.documentElement.lang=(l==='zh'?'zh-CN':'en');
-    var b=document.querySelectorAll('.toolbar button[data-lang]');
-    for(var i=0;i<b.length;i++){b[i].className=(b[i].getAttribute('data-lang')===l?'on':'');}
-    var t=document.querySelector('title');
-    if(t){t.textContent=t.getAttribute('data-'+l)||t.textContent;}
-  }
-  var b=document.querySelectorAll('.toolbar button[data-lang]');
-  for(var i=0;i<b.length;i++){
-    b[i].addEventListener('click',function(){set(this.getAttribute('data-lang'));});
-  }
-  var p=document.getElementById('print');
-  if(p){p.addEventListener('click',function(){window.print();});}
-})();
-"""
-
 TRAVEL_MODEL = (
     "出行时间按最快路径计算，从村(社区)或人口格点出发到最近的设施：离开道路时步行，步行速度由"
     "数字高程模型(DEM)的坡度按 Tobler 徒步函数计算（上坡与下坡不同，野外步行乘以越野系数）；"
@@ -242,69 +125,184 @@ TRAVEL_MODEL = (
 )
 
 
-def _kpi(value: str, zh: str, en: str, cls: str = "") -> str:
-    c = f' class="{cls}"' if cls else ""
-    return f"<div><b{c}>{value}</b><small>{_l(zh, en)}</small></div>"
+def _packaged(name: str) -> str:
+    from importlib import resources
+
+    return (resources.files("ynps_geo.report") / "templates" / name).read_text(encoding="utf-8")
 
 
-def _standard_page(s: PlanStandard, row: dict[str, Any], result: AnalysisResult) -> str:
-    """The one-page summary of a standard."""
-    share = row.get("share_covered", np.nan)
-    colour = charts.share_colour(share) if np.isfinite(share) else "#222"
-    vill = row.get("villages", np.nan)
-    unc = row.get("villages_uncovered", np.nan)
-    worst = row.get("worst_county")
-    n_vill = format_value(vill, "int")
-    parts = [
-        f'<section class="std" id="std-{_esc(s.id)}" data-standard="{_esc(s.id)}">',
-        f"<h3>{_l(s.title_zh or s.id, s.title_en or s.id)} "
-        f'<span class="sid">{_esc(s.id)}</span></h3>',
-    ]
-    if s.plan_text:
-        chapter = f' <span class="muted">— {_esc(s.chapter)}</span>' if s.chapter else ""
-        parts.append(
-            f"<blockquote>{_l('规划原文：', 'The plan: ')}“{_esc(s.plan_text)}”"
-            f"{chapter}</blockquote>"
+CSS = _packaged("style.css")
+"""The report's stylesheet (``templates/style.css``), also used by the comparison report."""
+
+SCRIPT = _packaged("script.js")
+"""The language switch (``templates/script.js``), also used by the comparison report."""
+
+TEMPLATES = "ynps_geo.report"
+"""Package holding the report templates (folder ``templates``)."""
+
+TEMPLATES_ENV = "YNPS_GEO_REPORT_TEMPLATES"
+"""Environment variable naming a folder of templates that replace the packaged ones."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the report: its anchor, its line in the table of contents, its template."""
+
+    key: str
+    toc_zh: str
+    toc_en: str
+    template: str
+
+
+SECTIONS: list[Section] = [
+    Section("summary", "各标准汇总", "Summary per standard", "sections/summary.html.j2"),
+    Section(
+        "coverage",
+        "分县与分城乡覆盖",
+        "Coverage by county and setting",
+        "sections/coverage.html.j2",
+    ),
+    Section("charts", "图表", "Charts", "sections/charts.html.j2"),
+    Section("uncovered", "未覆盖的村(社区)", "Uncovered villages", "sections/uncovered.html.j2"),
+    Section("rules", "设施配置与千人指标", "Presence and ratio rules", "sections/rules.html.j2"),
+    Section("equity", "均等化", "Equalisation", "sections/equity.html.j2"),
+    Section("failures", "未能完成分析的县", "Counties that failed", "sections/failures.html.j2"),
+    Section("method", "方法与数据来源", "Method and data sources", "sections/method.html.j2"),
+    Section("timings", "运行用时", "Timings", "sections/timings.html.j2"),
+    Section("config", "使用的配置", "Configuration used", "sections/config.html.j2"),
+]
+"""The report's sections in order; a template folder may replace any of their templates."""
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(template_dir: str | None) -> Any:
+    try:
+        import jinja2
+    except ImportError as err:  # pragma: no cover - jinja2 comes with folium
+        msg = 'the HTML report needs jinja2; install it with: pip install "ynps-geo[all]"'
+        raise MissingDependencyError(msg) from err
+    loaders: list[Any] = [jinja2.PackageLoader(TEMPLATES, "templates")]
+    if template_dir is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(template_dir))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+    )
+
+
+def template_folder(template_dir: str | Path | None = None) -> Path | None:
+    """The folder of user templates in force: ``template_dir``, else ``$YNPS_GEO_REPORT_TEMPLATES``.
+
+    Raises
+    ------
+    ValidationError
+        When the folder named does not exist.
+    """
+    raw = template_dir if template_dir is not None else os.environ.get(TEMPLATES_ENV) or None
+    if raw is None:
+        return None
+    folder = Path(raw).expanduser()
+    if not folder.is_dir():
+        source = "report_templates" if template_dir is not None else f"${TEMPLATES_ENV}"
+        msg = (
+            f"{source}: template folder {str(folder)!r} does not exist; create it with copies of "
+            "the templates to change (ynps_geo/report/templates) or remove the setting"
         )
-    parts.append(
-        "<p>"
-        + _l("阈值：", "Threshold: ")
-        + f"<b>{_l(threshold_text(s, 'zh'), threshold_text(s, 'en'))}</b>"
-        + f"（{_l('含端点', 'inclusive')}）；"
-        + _l("出行方式：", "mode: ")
-        + f"<b>{_l(mode_text(s, 'zh'), mode_text(s, 'en'))}</b>；"
-        + _l("适用：", "applies to: ")
-        + f"<b>{_cell(s.applies_to, Column('a', '', '', 'setting'))}</b></p>"
-    )
-    parts.append('<div class="kpi">')
-    parts.append(
-        f'<div><b style="color:{colour}" data-field="share_covered">'
-        f"{format_value(share, 'share')}</b>"
-        f"<small>{_l('覆盖率', 'share covered')}</small></div>"
-    )
-    parts.append(
-        '<div><b data-field="population_covered">'
-        f"{format_value(row.get('population_covered'), 'pop')}</b>"
-        f"<small>{_l('覆盖人口', 'people covered')}</small></div>"
-    )
-    parts.append(
-        f'<div><b data-field="population">{format_value(row.get("population"), "pop")}</b>'
-        f"<small>{_l('适用人口', 'people it applies to')}</small></div>"
-    )
-    parts.append(
-        f'<div><b data-field="villages_uncovered">{format_value(unc, "int")}</b>'
-        f"<small>{_l(f'未覆盖村(共 {n_vill} 个)', f'villages uncovered (of {n_vill})')}"
-        "</small></div>"
-    )
-    worst_txt = "–" if worst is None else f"{worst} {format_value(row.get('worst_share'), 'share')}"
-    parts.append(
-        f'<div><b data-field="worst_county">{_esc(worst_txt)}</b>'
-        f"<small>{_l('覆盖率最低的县', 'worst county')}</small></div>"
-    )
-    parts.append("</div>")
-    if s.note:
-        parts.append(f'<p class="muted">{_l("说明：", "Note: ")}{_esc(s.note)}</p>')
+        raise ValidationError(msg)
+    return folder.resolve()
+
+
+def environment(template_dir: str | Path | None = None) -> Any:
+    """The jinja2 environment of the report: user templates first, then the packaged ones.
+
+    Autoescaping is on: every value printed with ``{{ }}`` is HTML-escaped; inline SVG charts
+    are passed as :class:`markupsafe.Markup`.
+    """
+    folder = template_folder(template_dir)
+    return _environment(None if folder is None else str(folder))
+
+
+def _isinf(v: Any) -> bool:
+    try:
+        return math.isinf(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def table_view(
+    table: Table, *, max_rows: int = TABLE_MAX_ROWS, lang: str | None = None
+) -> dict[str, Any]:
+    """A report table as the templates see it: header and cell texts in both languages.
+
+    Columns written in one language only (``Column.lang``) carry that language's class, so the
+    page shows them only in that language. At most ``max_rows`` rows; ``more`` is the count
+    (formatted) of rows left out, which the workbook holds.
+    """
+    cols = []
+    for c in table.columns:
+        hc = [c.lang] if c.lang else []
+        if c.key in WRAP:
+            hc.append("wrap")
+        num = " num" if c.kind not in TEXT_KINDS else ""
+        cols.append(
+            {
+                "key": c.key,
+                "zh": c.zh,
+                "en": c.en,
+                "kind": f"{c.kind}{num}",
+                "classes": " ".join(hc),
+            }
+        )
+    rows = []
+    for rec in table.data.head(max_rows).to_dict("records"):
+        cells = []
+        for c in table.columns:
+            v = rec.get(c.key)
+            td = [c.lang] if c.lang else []
+            if c.kind not in TEXT_KINDS:
+                td.append("num")
+            if c.key in WRAP:
+                td.append("wrap")
+            if c.kind in ("min", "km") and _isinf(v):
+                td.append("bad")
+            cells.append(
+                {
+                    "zh": format_value(v, c.kind, "zh"),
+                    "en": format_value(v, c.kind, "en"),
+                    "classes": " ".join(td),
+                }
+            )
+        rows.append(cells)
+    n_more = max(len(table) - max_rows, 0)
+    return {
+        "key": table.key,
+        "title_zh": table.title_zh,
+        "title_en": table.title_en,
+        "note_zh": table.note_zh,
+        "note_en": table.note_en,
+        "columns": cols,
+        "rows": rows,
+        "more": f"{n_more:,}" if n_more else "",
+    }
+
+
+def table_html(
+    table: Table, *, max_rows: int = TABLE_MAX_ROWS, template_dir: str | Path | None = None
+) -> str:
+    """A report table as HTML (the ``table`` macro of ``_macros.html.j2``)."""
+    env = environment(template_dir)
+    macro = env.get_template("_macros.html.j2").module.table
+    return str(macro(table_view(table, max_rows=max_rows)))
+
+
+def _standard_view(s: PlanStandard, row: dict[str, Any], result: AnalysisResult) -> dict[str, Any]:
+    """What the page of one standard shows (``sections/standard.html.j2``)."""
+    share = row.get("share_covered", np.nan)
+    worst = row.get("worst_county")
     thr = float(s.threshold or 0)
+    svg = None
     if thr > 0:
         svg = charts.cumulative_svg(
             result,
@@ -315,30 +313,40 @@ def _standard_page(s: PlanStandard, row: dict[str, Any], result: AnalysisResult)
             height=240,
             key=f"cumulative-{s.id}",
         )
-        if svg:
-            parts.append(
-                f"<figure>{svg}<figcaption>"
-                + _l(
-                    f"在多少{'分钟' if s.unit == 'min' else '公里'}内能到达："
-                    "累计覆盖人口比例；虚线为阈值。",
-                    f"Share of people reached within each {'minute' if s.unit == 'min' else 'km'}"
-                    "; the dashed line is the threshold.",
-                )
-                + "</figcaption></figure>"
-            )
-    parts.append("</section>")
-    return "".join(parts)
+    return {
+        "id": s.id,
+        "title_zh": s.title_zh or s.id,
+        "title_en": s.title_en or s.id,
+        "plan_text": s.plan_text,
+        "chapter": s.chapter,
+        "threshold_zh": threshold_text(s, "zh"),
+        "threshold_en": threshold_text(s, "en"),
+        "mode_zh": mode_text(s, "zh"),
+        "mode_en": mode_text(s, "en"),
+        "applies_zh": format_value(s.applies_to, "setting", "zh"),
+        "applies_en": format_value(s.applies_to, "setting", "en"),
+        "colour": charts.share_colour(share) if np.isfinite(share) else "#222",
+        "share": format_value(share, "share"),
+        "population_covered": format_value(row.get("population_covered"), "pop"),
+        "population": format_value(row.get("population"), "pop"),
+        "villages": format_value(row.get("villages", np.nan), "int"),
+        "villages_uncovered": format_value(row.get("villages_uncovered", np.nan), "int"),
+        "worst": "–"
+        if worst is None
+        else f"{worst} {format_value(row.get('worst_share'), 'share')}",
+        "note": s.note,
+        "not_evaluable": next(
+            (str(n) for n in result.notes if str(n).startswith(f"{s.id}: not evaluable")), None
+        ),
+        "unit": s.unit or "min",
+        "svg": Markup(svg) if svg else None,
+    }
 
 
-def _section(key: str, zh: str, en: str, body: str, *, page: bool = True) -> str:
-    cls = ' class="page"' if page else ""
-    return f'<section id="{key}"{cls}><h2>{_l(zh, en)}</h2>{body}</section>'
-
-
-def _presence_block(t: Table) -> str:
+def _presence_shown(t: Table) -> Table:
     """The presence rules, listing only units that fail or were not evaluated (all in Excel)."""
     if not len(t) or "met" not in t.data.columns:
-        return _table_block(t)
+        return t
     met = t.data["met"]
     keep = ~(met.notna() & met.astype(object).eq(True))
     shown = dataclasses.replace(t, data=t.data[keep.to_numpy(bool)].reset_index(drop=True))
@@ -348,298 +356,140 @@ def _presence_block(t: Table) -> str:
         f"{t.note_en} Only units that fail or were not evaluated are listed; the {n:,} units "
         "that meet the rule are in report.xlsx."
     )
-    return _table_block(shown)
+    return shown
 
 
-def _rule_notes(tables: dict[str, Table]) -> str:
-    notes = [n for k in ("presence", "ratios") for n in tables[k].extra.get("notes", [])]
-    if not notes:
-        return ""
-    return (
-        f"<h3>{_l('规则评价说明', 'Notes on the rules')}</h3><ul>"
-        + "".join(f"<li>{_esc(n)}</li>" for n in notes)
-        + "</ul>"
+def report_context(
+    result: AnalysisResult, language: str = "zh", *, tables: list[Table] | None = None
+) -> dict[str, Any]:
+    """Everything the report templates use, computed once (see ``report.html.j2``).
+
+    Tables are views made by :func:`table_view`; charts are inline SVG (markup). A section
+    added to :data:`SECTIONS` may read any of these names.
+    """
+    by_key = {t.key: t for t in (tables if tables is not None else all_tables(result))}
+    unc_top = uncovered_table(result, top=UNCOVERED_TOP)
+    name = result.name or "ynps_geo"
+    now = datetime.now()
+    summary = by_key["summary"].data.set_index("standard_id", drop=False)
+    overview_keys = (
+        "standard_id",
+        "title_zh",
+        "title_en",
+        "threshold",
+        "population",
+        "population_covered",
+        "share_covered",
+        "villages_uncovered",
+        "worst_county",
     )
-
-
-def _table_block(t: Table, *, max_rows: int = TABLE_MAX_ROWS, level: str = "h3") -> str:
-    note = f'<p class="muted">{_l(t.note_zh, t.note_en)}</p>' if t.note_zh else ""
-    return (
-        f"<{level}>{_l(t.title_zh, t.title_en)}</{level}>{note}{table_html(t, max_rows=max_rows)}"
+    overview = Table(
+        "overview",
+        "",
+        "",
+        "",
+        [c for c in by_key["summary"].columns if c.key in overview_keys],
+        by_key["summary"].data,
     )
+    pages = [
+        _standard_view(s, summary.loc[s.id].to_dict() if s.id in summary.index else {}, result)
+        for s in result.standards
+    ]
+    figs: dict[str, Markup | None] = {"bars": None, "cumulative_min": None, "cumulative_km": None}
+    bars = charts.county_bars_svg(result)
+    figs["bars"] = Markup(bars) if bars else None
+    for unit in ("min", "km"):
+        svg = charts.cumulative_svg(result, unit=unit, key=f"cumulative-{unit}")
+        figs[f"cumulative_{unit}"] = Markup(svg) if svg else None
+    views = {
+        "county": by_key["county"],
+        "setting": by_key["setting"],
+        "presence_summary": by_key["presence_summary"],
+        "presence": _presence_shown(with_names(by_key["presence"], result)),
+        "ratios": with_names(by_key["ratios"], result),
+        "equity": by_key["equity"],
+        "failures": by_key["failures"],
+        "timings": by_key["timings"],
+    }
+    table_views = {k: table_view(t) for k, t in views.items()}
+    table_views["uncovered"] = table_view(unc_top, max_rows=UNCOVERED_TOP)
+    notes = by_key["notes"].data
+    inputs = notes[~notes["kind"].isin(["说明 note", "规则说明 rule note"])]
+    std_notes = [f"{s.id}: {s.note}" for s in result.standards if s.note]
+    total = unc_top.extra.get("total", len(unc_top))
+    from ynps_geo.report import changes  # "since the previous report" (issue 13)
+
+    changes_toc = changes.section_toc(result)
+    sections = list(SECTIONS)
+    if changes_toc:
+        key, zh, en = changes_toc
+        sections.insert(0, Section(key, zh, en, "sections/changes.html.j2"))
+    return {
+        "lang": language,
+        "name": name,
+        "title_zh": f"{name} 基本公共服务覆盖评估报告",
+        "title_en": f"Public service coverage report: {name}",
+        "date_iso": f"{now:%Y-%m-%d}",
+        "date_text": f"{now:%Y-%m-%d %H:%M}",
+        "failures": len(result.failures),
+        "sections": sections,
+        # built (and escaped) by ynps_geo.report.changes; "" when there is no earlier run
+        "changes_html": Markup(changes.section_html(result)),
+        "overview": table_view(overview),
+        "standard_pages": pages,
+        "charts": figs,
+        "tables": table_views,
+        "uncovered_total": f"{total:,}",
+        "uncovered_shown": f"{min(total, UNCOVERED_TOP):,}",
+        "rule_notes": [
+            str(n) for k in ("presence", "ratios") for n in by_key[k].extra.get("notes", [])
+        ],
+        "travel_model": TRAVEL_MODEL,
+        "inputs": [(str(r.kind), str(r.text)) for r in inputs.itertuples()],
+        "notes": [*[str(n) for n in result.notes], *std_notes],
+        "config_text": result.config_text or "",
+        "result": result,
+    }
 
 
 def report_html(
-    result: AnalysisResult, language: str = "zh", *, tables: list[Table] | None = None
+    result: AnalysisResult,
+    language: str = "zh",
+    *,
+    tables: list[Table] | None = None,
+    template_dir: str | Path | None = None,
 ) -> str:
-    """The coverage report as one self-contained HTML page.
+    """The coverage report as one self-contained HTML page, from the jinja2 templates.
 
     Parameters
     ----------
     result : AnalysisResult
     language : {"zh", "en"}
         The language shown when the page opens (both are in the page; buttons switch).
+    tables : list of Table, optional
+        The report tables when already built (shared with the workbook).
+    template_dir : str or Path, optional
+        A folder whose templates replace the packaged ones of the same name (``style.css``,
+        ``report.html.j2``, ``sections/*.html.j2``...); default ``$YNPS_GEO_REPORT_TEMPLATES``.
 
     Returns
     -------
     str
-        The whole document. It references no external URL.
+        The whole document. It references no external URL (unless a user template adds one).
 
     Raises
     ------
     ValueError
         On an unknown language.
+    ValidationError
+        When ``template_dir`` is not a folder.
     """
     if language not in LANGS:
         msg = f"report language {language!r} is not supported; use 'zh' or 'en'"
         raise ValueError(msg)
-    by_key = {t.key: t for t in (tables if tables is not None else all_tables(result))}
-    unc_top = uncovered_table(result, top=UNCOVERED_TOP)
-    name = result.name or "ynps_geo"
-    title_zh = f"{name} 基本公共服务覆盖评估报告"
-    title_en = f"Public service coverage report: {name}"
-    now = datetime.now()
-    summary = by_key["summary"].data.set_index("standard_id", drop=False)
-
-    out: list[str] = [
-        "<!DOCTYPE html>",
-        f'<html lang="{"zh-CN" if language == "zh" else "en"}"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width,initial-scale=1">',
-        f'<title data-zh="{_esc(title_zh)}" data-en="{_esc(title_en)}">'
-        f"{_esc(title_zh if language == 'zh' else title_en)}</title>",
-        f"<style>{CSS}</style></head>",
-        f'<body class="show-{language}">',
-        '<div class="toolbar"><button type="button" data-lang="zh"'
-        + (' class="on"' if language == "zh" else "")
-        + '>中文</button><button type="button" data-lang="en"'
-        + (' class="on"' if language == "en" else "")
-        + '>English</button><button type="button" id="print">'
-        + _l("打印", "Print")
-        + "</button></div>",
-        f"<header><h1>{_l(title_zh, title_en)}</h1>",
-        '<p class="sub">'
-        + _l(
-            "依据《云南省“十四五”公共服务发展规划》的服务圈标准",
-            "Against the service-circle standards of Yunnan's 14th Five-Year Public Service Plan",
-        )
-        + "</p>",
-        f'<p class="muted">{_l("生成日期：", "Date: ")}<time datetime="{now:%Y-%m-%d}">'
-        f"{now:%Y-%m-%d %H:%M}</time> · ynps_geo</p></header>",
-    ]
-    if result.failures:
-        n = len(result.failures)
-        out.append(
-            '<p class="warn">'
-            + _l(
-                f"注意：{n} 个县分析失败，未计入本报告，见“未能完成分析的县”。",
-                f"Note: {n} count{'y' if n == 1 else 'ies'} failed and are not in this report; "
-                "see 'Counties that failed'.",
-            )
-            + "</p>"
-        )
-    toc = [
-        ("summary", "各标准汇总", "Summary per standard"),
-        ("coverage", "分县与分城乡覆盖", "Coverage by county and setting"),
-        ("charts", "图表", "Charts"),
-        ("uncovered", "未覆盖的村(社区)", "Uncovered villages"),
-        ("rules", "设施配置与千人指标", "Presence and ratio rules"),
-        ("equity", "均等化", "Equalisation"),
-        ("failures", "未能完成分析的县", "Counties that failed"),
-        ("method", "方法与数据来源", "Method and data sources"),
-        ("timings", "运行用时", "Timings"),
-        ("config", "使用的配置", "Configuration used"),
-    ]
-    from ynps_geo.report import changes  # "since the previous report" (issue 13)
-
-    changes_toc = changes.section_toc(result)
-    if changes_toc:
-        toc.insert(0, changes_toc)
-    out.append(
-        '<nav class="toc"><ol>'
-        + "".join(f'<li><a href="#{k}">{_l(zh, en)}</a></li>' for k, zh, en in toc)
-        + "</ol></nav>"
-    )
-
-    out.append(changes.section_html(result))  # "" when there is no earlier run
-
-    # 1. summary: overview table, then a page per standard
-    overview = Table(
-        "overview",
-        "",
-        "",
-        "",
-        [
-            c
-            for c in by_key["summary"].columns
-            if c.key
-            in (
-                "standard_id",
-                "title_zh",
-                "title_en",
-                "threshold",
-                "population",
-                "population_covered",
-                "share_covered",
-                "villages_uncovered",
-                "worst_county",
-            )
-        ],
-        by_key["summary"].data,
-    )
-    body = [table_html(overview)]
-    for s in result.standards:
-        row = summary.loc[s.id].to_dict() if s.id in summary.index else {}
-        body.append(_standard_page(s, row, result))
-    out.append(_section("summary", "各标准汇总", "Summary per standard", "".join(body), page=False))
-
-    # 2. coverage by county and setting
-    out.append(
-        _section(
-            "coverage",
-            "分县与分城乡覆盖",
-            "Coverage by county and by urban/rural setting",
-            _table_block(by_key["county"]) + _table_block(by_key["setting"]),
-        )
-    )
-
-    # 3. charts
-    figs = []
-    bars = charts.county_bars_svg(result)
-    if bars:
-        figs.append(
-            f"<figure>{bars}<figcaption>"
-            + _l(
-                "各县覆盖率，每项标准一组，由低到高；虚线为全部县合计。",
-                "Covered share by county, one block per standard, lowest first; the dashed "
-                "line is all counties together.",
-            )
-            + "</figcaption></figure>"
-        )
-    for unit, zh, en in (
-        ("min", "分钟", "minutes"),
-        ("km", "公里", "kilometres"),
-    ):
-        svg = charts.cumulative_svg(result, unit=unit, key=f"cumulative-{unit}")
-        if svg:
-            figs.append(
-                f"<figure>{svg}<figcaption>"
-                + _l(
-                    f"累计覆盖人口比例与出行{'时间' if unit == 'min' else '距离'}({zh})；"
-                    "圆点为各标准阈值处的覆盖率。",
-                    "Cumulative share of people against travel "
-                    f"{'time' if unit == 'min' else 'distance'} ({en}); "
-                    "the dot on each line is the share covered at its threshold.",
-                )
-                + "</figcaption></figure>"
-            )
-    out.append(
-        _section(
-            "charts",
-            "图表",
-            "Charts",
-            "".join(figs) or f'<p class="muted">{_l("（无）", "(none)")}</p>',
-        )
-    )
-
-    # 4. ranked uncovered villages
-    total = unc_top.extra.get("total", len(unc_top))
-    unc_note = _l(
-        f"共 {total:,} 个村(社区)至少有一项标准未达到；按人口由多到少列出前 "
-        f"{min(total, UNCOVERED_TOP):,} 个，全部见 report.xlsx。",
-        f"{total:,} villages fail at least one standard; the {min(total, UNCOVERED_TOP):,} "
-        "largest are listed, all of them are in report.xlsx.",
-    )
-    out.append(
-        _section(
-            "uncovered",
-            "未覆盖的村(社区)，按人口排序",
-            "Uncovered villages, ranked by population",
-            f'<p class="muted">{unc_note}</p>' + table_html(unc_top, max_rows=UNCOVERED_TOP),
-        )
-    )
-
-    # 5. presence and ratio rules
-    out.append(
-        _section(
-            "rules",
-            "设施配置与千人指标",
-            "Presence and ratio rules",
-            _table_block(by_key["presence_summary"])
-            + _presence_block(with_names(by_key["presence"], result))
-            + _table_block(with_names(by_key["ratios"], result))
-            + _rule_notes(by_key),
-        )
-    )
-
-    # 6. equalisation
-    out.append(
-        _section(
-            "equity",
-            "均等化：县际差距与城乡差距",
-            "Equalisation: gaps between counties and between urban and rural",
-            f'<p class="muted">{_l(by_key["equity"].note_zh, by_key["equity"].note_en)}</p>'
-            + table_html(by_key["equity"]),
-        )
-    )
-
-    # 7. failures
-    fail = by_key["failures"]
-    out.append(
-        _section(
-            "failures",
-            "未能完成分析的县",
-            "Counties that failed",
-            (f'<p class="muted">{_l(fail.note_zh, fail.note_en)}</p>' if len(fail) else "")
-            + (
-                table_html(fail)
-                if len(fail)
-                else f'<p class="good">{_l("所有县均已完成分析。", "Every county was analysed.")}'
-                "</p>"
-            ),
-        )
-    )
-
-    # 8. method and data sources
-    method = [
-        f"<h3>{_l('出行模型', 'Travel model')}</h3><p>{_l(*TRAVEL_MODEL)}</p>",
-        f"<h3>{_l('数据来源', 'Data sources')}</h3>",
-    ]
-    notes = by_key["notes"].data
-    inputs = notes[~notes["kind"].isin(["说明 note", "规则说明 rule note"])]
-    method.append(
-        "<ul>"
-        + "".join(
-            f"<li>{_esc(r.kind)}: <code>{_esc(r.text)}</code></li>" for r in inputs.itertuples()
-        )
-        + "</ul>"
-        if len(inputs)
-        else f'<p class="muted">{_l("（无）", "(none)")}</p>'
-    )
-    method.append(f"<h3>{_l('假设与数据质量说明', 'Assumptions and data-quality notes')}</h3>")
-    std_notes = [f"{s.id}: {s.note}" for s in result.standards if s.note]
-    all_notes = [*[str(n) for n in result.notes], *std_notes]
-    method.append(
-        "<ul>" + "".join(f"<li>{_esc(n)}</li>" for n in all_notes) + "</ul>"
-        if all_notes
-        else f'<p class="muted">{_l("（无）", "(none)")}</p>'
-    )
-    out.append(_section("method", "方法与数据来源", "Method and data sources", "".join(method)))
-
-    # 9. timings, 10. config
-    out.append(
-        _section("timings", "运行用时", "Timings", table_html(by_key["timings"]), page=False)
-    )
-    cfg = result.config_text or ""
-    out.append(
-        _section(
-            "config",
-            "使用的配置",
-            "Configuration used",
-            f"<pre>{_esc(cfg)}</pre>" if cfg else f'<p class="muted">{_l("（无）", "(none)")}</p>',
-        )
-    )
-    out.append(f"<script>{SCRIPT}</script></body></html>")
-    return "\n".join(out)
+    env = environment(template_dir)
+    context = report_context(result, language, tables=tables)
+    return str(env.get_template("report.html.j2").render(context))
 
 
 # ----------------------------------------------------------------------------- Excel
@@ -780,7 +630,13 @@ def write_reports(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
     tables = all_tables(result) + result_tables(result)
     with atomic_write(out_dir / "report.html") as tmp:
         Path(tmp).write_text(
-            report_html(result, language=result.language, tables=tables), encoding="utf-8"
+            report_html(
+                result,
+                language=result.language,
+                tables=tables,
+                template_dir=result.report_templates,
+            ),
+            encoding="utf-8",
         )
     written["report"] = out_dir / "report.html"
     with atomic_write(out_dir / "map.html") as tmp:

@@ -43,6 +43,8 @@ __all__ = [
     "Column",
     "Table",
     "all_tables",
+    "county_share_layer",
+    "county_shares",
     "county_table",
     "equity_table",
     "failures_table",
@@ -369,7 +371,11 @@ def summary_table(result: AnalysisResult) -> Table:
                 "population_covered": np.nan if r is None else float(r["population_covered"]),
                 "share_covered": np.nan if r is None else float(r["share_covered"]),
                 "villages": np.nan if r is None else int(r["villages"]),
-                "villages_uncovered": np.nan if r is None else int(r["villages_uncovered"]),
+                "villages_uncovered": (
+                    np.nan
+                    if r is None or pd.isna(r["villages_uncovered"])  # NA: not evaluable
+                    else int(r["villages_uncovered"])
+                ),
                 "worst_county": worst,
                 "worst_share": worst_share,
             }
@@ -851,3 +857,102 @@ def all_tables(result: AnalysisResult, uncovered_top: int | None = None) -> list
         notes_table(result),
         timings_table(result),
     ]
+
+
+def county_shares(result: AnalysisResult) -> dict[str, list[float | None]]:
+    """County -> [share for all standards, share per standard...] (rounded to 4 places).
+
+    The first share is of the village population meeting every standard that applies to it
+    (``None`` without villages); the others are ``share_covered`` of ``coverage`` per
+    standard in the order of ``result.standards`` (``None`` where missing).
+    """
+    shares: dict[str, list[float | None]] = {}
+    counties = [str(c) for c in result.counties["county"]]
+    cov = result.coverage if result.coverage is not None else pd.DataFrame()
+    overall: dict[str, float | None] = {}
+    vil = result.villages
+    if vil is not None and len(vil) and "county" in vil and "population" in vil:
+        failed = np.zeros(len(vil), dtype=bool)
+        applies_any = np.zeros(len(vil), dtype=bool)
+        for s in result.standards:
+            ap_col = f"{s.id}_applies"
+            ap = (
+                vil[ap_col].fillna(False).astype(bool).to_numpy()
+                if ap_col in vil
+                else np.ones(len(vil), dtype=bool)
+            )
+            cv = (
+                vil[s.covered_column].fillna(False).astype(bool).to_numpy()
+                if s.covered_column in vil
+                else np.zeros(len(vil), dtype=bool)
+            )
+            known = (
+                vil[s.covered_column].notna().to_numpy()
+                if s.covered_column in vil
+                else np.ones(len(vil), dtype=bool)
+            )
+            failed |= ap & known & ~cv  # an unknown (not evaluable) flag is no failure
+            applies_any |= ap
+        df = pd.DataFrame(
+            {
+                "county": vil["county"].astype(str).to_numpy(),
+                "pop": pd.to_numeric(vil["population"], errors="coerce").fillna(0).to_numpy(),
+                "ok": ~failed,
+                "ap": applies_any,
+            }
+        )
+        df = df[df["ap"]]
+        for county, g in df.groupby("county"):
+            total = g["pop"].sum()
+            overall[str(county)] = (
+                round(float(g.loc[g["ok"], "pop"].sum() / total), 4) if total > 0 else None
+            )
+    for county in counties:
+        row: list[float | None] = [overall.get(county)]
+        for s in result.standards:
+            value = None
+            if len(cov) and {"county", "standard_id", "share_covered"} <= set(cov.columns):
+                hit = cov[(cov["county"].astype(str) == county) & (cov["standard_id"] == s.id)]
+                if len(hit) and not _is_missing(hit["share_covered"].iloc[0]):
+                    value = round(float(hit["share_covered"].iloc[0]), 4)
+            row.append(value)
+        shares[county] = row
+    return shares
+
+
+def county_share_layer(result: AnalysisResult) -> Any:
+    """The counties with their covered shares, for ``counties.gpkg`` (EPSG:4326).
+
+    Columns: the county columns of ``result.counties`` (``county``, ``name``, ``code``...),
+    ``all_share`` (people meeting every applicable standard, from the villages), and per
+    standard ``S_population``, ``S_population_covered``, ``S_share``, ``S_villages``,
+    ``S_villages_uncovered`` from ``coverage``. ``None`` without county polygons.
+    """
+    import geopandas as gpd
+
+    counties = result.counties
+    if not isinstance(counties, gpd.GeoDataFrame) or "county" not in counties or not len(counties):
+        return None
+    out = counties.to_crs("EPSG:4326") if counties.crs is not None else counties.copy()
+    out = out.reset_index(drop=True)
+    shares = county_shares(result)
+    out["all_share"] = [shares.get(str(c), [None])[0] for c in out["county"]]
+    out["all_share"] = pd.to_numeric(out["all_share"], errors="coerce")
+    cov = result.coverage if result.coverage is not None else pd.DataFrame()
+    keys = {"county", "standard_id"}
+    for s in result.standards:
+        rows = (
+            cov[cov["standard_id"] == s.id].set_index(
+                cov["county"].astype(str)[cov["standard_id"] == s.id]
+            )
+            if keys <= set(cov.columns)
+            else pd.DataFrame()
+        )
+        for col in ("population", "population_covered", "share", "villages", "villages_uncovered"):
+            src = "share_covered" if col == "share" else col
+            values = rows[src] if src in rows else pd.Series(dtype=float)
+            out[f"{s.id}_{col}"] = pd.to_numeric(
+                out["county"].astype(str).map(values), errors="coerce"
+            ).to_numpy(float)
+    geom = out.geometry.name
+    return out[[c for c in out.columns if c != geom] + [geom]]

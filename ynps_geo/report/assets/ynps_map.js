@@ -6,8 +6,9 @@ function ynpsMap(map, D) {
   "use strict";
   var state = { std: -1 };  // -1: all standards, else index into D.standards
   var RED = D.colors.uncovered, GREEN = D.colors.covered, GREY = D.colors.na;
+  var UNKNOWN = D.colors.unknown || GREY;  // status 2: the data cannot decide
   var COMPACT_WIDTH = 1000;  // px: narrower maps start with the legend and layers folded
-  var panes = { choro: 380, iso: 390, bound: 395, people: 398, villages: 420 };
+  var panes = { choro: 380, iso: 390, bound: 395, people: 398, villages: 420 };  // iso: folium
   var k;
   for (k in panes) {
     if (Object.prototype.hasOwnProperty.call(panes, k)) {
@@ -17,16 +18,17 @@ function ynpsMap(map, D) {
   map.getPane("ynps-bound").style.pointerEvents = "none";
 
   function villageColor(p) {
-    var c = p.c, i, any = false;
+    var c = p.c, i, any = false, unknown = false;
     if (state.std >= 0) {
       var v = c[state.std];
-      return v === 0 ? RED : (v === 1 ? GREEN : GREY);
+      return v === 0 ? RED : (v === 1 ? GREEN : (v === 2 ? UNKNOWN : GREY));
     }
     for (i = 0; i < c.length; i++) {
       if (c[i] === 0) { return RED; }
       if (c[i] === 1) { any = true; }
+      if (c[i] === 2) { unknown = true; }
     }
-    return any ? GREEN : GREY;
+    return unknown ? UNKNOWN : (any ? GREEN : GREY);
   }
   function shareColor(s) {
     if (s === null || s === undefined) { return GREY; }
@@ -100,40 +102,11 @@ function ynpsMap(map, D) {
     }
   };
 
-  function isoLayer(key) {
-    var d = D.isochrones[key];
-    return L.geoJSON(d.features, {
-      pane: "ynps-iso",
-      style: function () {
-        return { color: d.color, weight: 1, fillColor: d.color, fillOpacity: 0.22 };
-      },
-      onEachFeature: function (f, layer) { layer.bindPopup(f.properties.p, { maxWidth: 320 }); }
-    });
-  }
-
   function layer(key) {
     if (!built[key]) {
-      if (key.indexOf("iso:") === 0) {
-        built[key] = isoLayer(key.slice(4));
-      } else {
-        built[key] = builders[key]();
-      }
+      built[key] = builders[key]();
     }
     return built[key];
-  }
-
-  function facilities(cluster, cat) {
-    var F = D.facilities[cat], i, f, icon, ms = [];
-    icon = L.divIcon({
-      className: "ynps-fac-icon",
-      html: "<span style=\"background:" + F.color + "\">" + F.glyph + "</span>",
-      iconSize: [22, 22], iconAnchor: [11, 11], popupAnchor: [0, -10]
-    });
-    for (i = 0; i < F.items.length; i++) {
-      f = F.items[i];
-      ms.push(L.marker([f[1], f[0]], { icon: icon, title: f[3] }).bindPopup(f[2], { maxWidth: 320 }));
-    }
-    cluster.addLayers(ms);
   }
 
   function clusterIcon(color) {
@@ -210,6 +183,6 @@ function ynpsMap(map, D) {
     return ctl;
   }
 
-  return { layer: layer, facilities: facilities, clusterIcon: clusterIcon, legend: legend,
+  return { layer: layer, clusterIcon: clusterIcon, legend: legend,
            scale: scale, compact: compact, setStandard: setStandard, state: state };
 }
