@@ -51,36 +51,86 @@ pd.set_option("display.max_colwidth", 40)
 
 QUICKSTART = [
     md("""
-    # 01 · Quick start: the demo county (示范县)
+    # 01 · Quick start: analyse what you already hold (示范县)
 
-    This notebook runs the whole analysis on the embedded demo county, a generated
-    Yunnan-like mountain county with villages, a facility register, roads, a DEM and a
-    population grid, and shows what comes out:
+    An analyst in a notebook already holds the county's data as objects: a village list and
+    a facility register as (Geo)DataFrames, the roads as an **osmnx** graph, a DEM and a
+    population grid. `ynps_geo.analyze` takes them as they are and runs the whole analysis,
+    the same as `ynps-geo analyze config.yaml` (same checks, same results):
 
-    1. the villages with their travel times to each kind of facility,
-    2. the coverage table (覆盖率) against the circles of the 14th Five-Year Public Service
-       Plan (云南省"十四五"公共服务发展规划),
-    3. the villages outside at least one circle (未达标村), ranked,
-    4. the interactive map.
+    1. build the villages and facilities frames, load the roads with osmnx (offline),
+    2. `ynps_geo.analyze(...)`: villages with their travel times, the coverage table (覆盖率)
+       against the circles of the 14th Five-Year Public Service Plan, villages outside them,
+    3. the interactive map (`result.explore()`),
+    4. travel-time questions: a village x clinic matrix, the nearest clinics,
+    5. the travel-time surface as a raster, and every output file in a folder.
 
-    Everything is written into a temporary folder; nothing in your working directory changes.
-    It takes about half a minute.
+    The demo county is a generated Yunnan-like mountain county; nothing in your working
+    directory changes (everything goes to a temporary folder).
     """),
     code(SETUP),
     code("""
-    from ynps_geo import workflows
+    from ynps_geo.datasets import generate_demo
 
-    out = Path(tempfile.mkdtemp(prefix="ynps_demo_"))
-    result = workflows.demo(out, progress=print)
-    print()
-    print("written to", out)
-    for p in sorted(out.iterdir()):
-        print(f"  {p.name}")
+    work = Path(tempfile.mkdtemp(prefix="ynps_demo_"))
+    data = generate_demo(work / "data").parent   # the files a county's bureaus hand over
+    sorted(p.name for p in data.iterdir())
     """),
     md("""
-    `out/data/` holds the generated inputs and their `config.yaml`: a template for your own
-    county (see `02_your_own_county.ipynb`).
+    ## 1. The data as objects
 
+    The village list (statistics bureau) has WGS84 coordinates; the facility register
+    (health, education, civil affairs) was copied from Amap (高德), so its coordinates are
+    **GCJ-02**: we say so with `facilities_crs="gcj02"` and they are converted. The roads
+    are OpenStreetMap: osmnx reads the `.osm` file offline (`simplify=False` keeps every
+    vertex, as our own reader does).
+    """),
+    code("""
+    import geopandas as gpd
+    import osmnx as ox
+
+    v = pd.read_csv(data / "villages.csv", dtype={"code": str})
+    villages = gpd.GeoDataFrame(v, geometry=gpd.points_from_xy(v.lon, v.lat), crs="EPSG:4326")
+
+    f = pd.read_csv(data / "facilities.csv", dtype={"fid": str})
+    facilities = gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f.lng, f.lat), crs="EPSG:4326")
+
+    boundary = gpd.read_file(data / "boundary.geojson")
+    G = ox.graph_from_xml(data / "roads.osm", simplify=False, retain_all=True)
+    print(len(villages), "villages;", len(facilities), "facilities;", G)
+    facilities[["fid", "name", "type"]].head()
+    """),
+    md("""
+    ## 2. The analysis
+
+    Column names are keyword arguments named like the YAML keys; a `villages_` or
+    `facilities_` prefix says which layer (`population=` and `name=` are the population
+    raster and the analysis name, as at the top of a config). The DEM and the population
+    grid are paths here; an open rasterio dataset, an xarray DataArray or
+    `(array, transform, crs)` work too. Progress bars show while it runs.
+    """),
+    code("""
+    import ynps_geo
+
+    result = ynps_geo.analyze(
+        villages,
+        facilities,
+        boundaries=boundary,
+        roads=G,
+        dem=data / "dem.tif",
+        population=data / "population.tif",
+        villages_id="code",
+        villages_population="pop",
+        setting="setting",
+        facilities_crs="gcj02",
+        facilities_id="fid",
+        category_field="type",
+        name_field="name",
+        name="示范县",
+    )
+    result
+    """),
+    md("""
     ## The plan's circles (服务圈) evaluated
 
     Each *circle standard* says who must reach what within how long: e.g. `health_15min`
@@ -109,10 +159,10 @@ QUICKSTART = [
     """),
     code(
         """
-    villages = result.villages
-    print(type(villages).__name__, len(villages), "villages,", villages.crs)
-    villages[["village_id", "name", "county", "population", "setting",
-              "health_15min_minutes", "health_15min_covered", "health_15min_facility"]].head(10)
+    villages_out = result.villages
+    print(type(villages_out).__name__, len(villages_out), "villages,", villages_out.crs)
+    villages_out[["village_id", "name", "county", "population", "setting",
+                  "health_15min_minutes", "health_15min_covered", "health_15min_facility"]].head(10)
     """,
         "villages",
     ),
@@ -130,43 +180,106 @@ QUICKSTART = [
     """,
         "coverage",
     ),
-    code("""
-    # the same table as the bureau head reads it: one column per standard, shares in percent
-    (coverage[coverage["county"] == "ALL"]
-        .set_index("standard_id")[["share_covered", "villages_uncovered"]]
-        .assign(share_covered=lambda d: (100 * d["share_covered"]).round(1)))
-    """),
     md("""
-    ## Villages outside the circles (未达标村)
+    ## Villages outside the circles (未达标村), and the notes
 
     `result.uncovered` lists every village failing at least one standard that applies to it,
-    ranked by population and by how far over the threshold it is (`max_excess_minutes`).
-    `failed_standards` says which circles it is outside. This is `uncovered_villages.gpkg`.
+    ranked by population and by how far over the threshold it is. `result.notes` are the
+    data-quality notes and assumptions the report lists (typed: `.text`, `.county`, `.level`).
     """),
     code(
         """
     uncovered = result.uncovered
-    print(len(uncovered), "of", len(villages), "villages fail at least one standard")
+    print(len(uncovered), "of", len(result.villages), "villages fail at least one standard")
     uncovered[["village_id", "name", "setting", "population", "failed_standards", "n_failed",
-               "max_excess_minutes"]].head(15)
+               "max_excess_minutes"]].head(10)
     """,
         "uncovered",
     ),
+    code(
+        """
+    pd.DataFrame([vars(n) for n in result.notes])
+    """,
+        "notes",
+    ),
     md("""
-    ## The map (地图)
+    ## 3. The map (地图)
 
-    `build_map(result)` returns a folium map: the county boundary and the villages, red when
-    outside at least one circle; click a village for its population and travel times.
-    The same map is `map.html` in the output folder, to send to the bureau.
+    `result.explore()` returns the interactive map (folium), shown inline: villages red when
+    outside the chosen circle, isochrones, facilities; click a village for its population and
+    travel times. The same map is `map.html` in the output folder, to send to the bureau.
     """),
     code(
         """
-    from ynps_geo.report.maps import build_map
-
-    m = build_map(result)
+    m = result.explore(standard="health_15min")
     m
     """,
         "map",
+    ),
+    md("""
+    ## 4. Travel-time questions
+
+    `ynps_geo.travel_times` answers "how long from these places to those", on the same
+    engine and trip model as the analysis (walk to a road, drive, walk to the door; over the
+    DEM's slopes): one row per reachable pair in long form, or a matrix with
+    `output="wide"`. Here: eight villages to the township health centres (卫生院), driving.
+    """),
+    code(
+        """
+    clinics = result.facilities[result.facilities["subtype"] == "township_health_centre"]
+    matrix = ynps_geo.travel_times(
+        result.villages[["village_id", "name", "geometry"]].head(8),
+        clinics[["facility_id", "name", "geometry"]],
+        mode="drive",
+        roads=G,
+        dem=data / "dem.tif",
+        boundary=boundary,
+        id="village_id",
+        destinations_id="facility_id",
+        output="wide",
+    )
+    matrix.round(1)
+    """,
+        "matrix",
+    ),
+    code(
+        """
+    ynps_geo.nearest(
+        result.villages[["village_id", "geometry"]].head(5),
+        clinics[["facility_id", "geometry"]],
+        k=2,
+        mode="drive",
+        roads=G,
+        dem=data / "dem.tif",
+        boundary=boundary,
+        origins_id="village_id",
+        destinations_id="facility_id",
+    )
+    """,
+        "nearest",
+    ),
+    md("""
+    ## 5. The travel-time surface, and the files
+
+    `result.travel_time_raster(standard)` is the time from every grid cell to the nearest
+    qualifying facility, as an xarray DataArray with its CRS (rioxarray): style it, sample
+    it, or `.rio.to_raster()` it. `result.to_folder(dir)` writes every standard output,
+    including each surface as a Cloud-Optimised GeoTIFF for QGIS.
+    """),
+    code(
+        """
+    surface = result.travel_time_raster("health_15min", mode="drive")
+    print(surface.rio.crs, surface.shape, f"{float(surface.median()):.1f} min median")
+    surface.where(surface <= 60).plot.imshow(cmap="viridis_r", figsize=(6, 5));
+    """,
+        "surface",
+    ),
+    code(
+        """
+    written = result.to_folder(work / "out")
+    sorted(p.name for p in written.values())
+    """,
+        "files",
     ),
 ]
 

@@ -142,13 +142,14 @@ def test_liechtenstein_csgraph_matches_networkx(shared: type) -> None:
     rng = np.random.default_rng(7)
     src, dst = rng.choice(big, 2, replace=False)
     d = dijkstra(g, indices=int(src))
-    gx = net.to_networkx("drive")
-    lengths = nx.single_source_dijkstra_path_length(gx, int(src), weight="weight")
+    gx = net.to_networkx("drive")  # an osmnx-style MultiDiGraph keyed by OSM node id
+    ids = net.node_id
+    lengths = nx.single_source_dijkstra_path_length(gx, int(ids[src]), weight="weight")
     reach = np.flatnonzero(np.isfinite(d))
     assert len(lengths) == reach.size
-    assert d[dst] == pytest.approx(lengths.get(int(dst), np.inf))
+    assert d[dst] == pytest.approx(lengths.get(int(ids[dst]), np.inf))
     some = rng.choice(reach, 200)
-    assert np.allclose(d[some], [lengths[int(i)] for i in some])
+    assert np.allclose(d[some], [lengths[int(ids[i])] for i in some])
     # reverse graph: time from every node TO dst
     r = dijkstra(net.to_scipy("drive", reverse=True), indices=int(dst))
     assert r[src] == pytest.approx(dijkstra(g, indices=int(src))[dst])

@@ -101,6 +101,15 @@ def test_01_quickstart(python3_kernel: str, tmp_path: Path) -> None:
     assert "fail at least one standard" in _tagged(nb, "uncovered")
     map_out = _tagged(nb, "map")
     assert "folium" in map_out.lower() or "leaflet" in map_out.lower(), map_out[:500]
+    assert "setStandard(" in map_out  # explore(standard=...) opened on that standard
+    matrix = _tagged(nb, "matrix")
+    assert "destination_id" in matrix and "origin_id" in matrix, matrix[:1000]
+    assert "rank" in _tagged(nb, "nearest")
+    assert "level" in _tagged(nb, "notes")
+    assert "median" in _tagged(nb, "surface")
+    files = _tagged(nb, "files")
+    for name in ("villages.gpkg", "coverage.csv", "map.html", "travel_time_health_15min.tif"):
+        assert name in files, files
 
 
 def test_02_your_own_county(python3_kernel: str, tmp_path: Path) -> None:

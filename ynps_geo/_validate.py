@@ -167,7 +167,8 @@ def check_config_keys(spec: Mapping[str, Any], allowed: Iterable[str], *, what: 
             f"{', '.join(sorted(allowed_set))}. Fix: correct the spelling or remove them"
         )
         raise ConfigError(msg)
-    if not spec.get("path") and not spec.get("dsn"):
+    path = spec.get("path")  # a file, or a frame given in memory (see ynps_geo.api)
+    if (path is None or (isinstance(path, str) and not path)) and not spec.get("dsn"):
         msg = (
             f"config section `{what}` has no `path:`. Fix: add path: <file> (or dsn: "
             "postgresql://... and table: for a database layer) to it"

@@ -69,6 +69,12 @@ class Options:
     access_threshold_min: float = 30.0
     access_mode: str = "drive"
     access_zones: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
+    #: keep each standard's travel-time surface (float32 cells inside the county) for
+    #: ``travel_time_<standard>.tif`` and ``Result.travel_time_raster``
+    surfaces: bool = True
+    #: progress bars (tqdm.auto) over counties, searches and facility isochrones: True, False,
+    #: or None for "on an interactive terminal" (``ynps-geo -q`` silences them all)
+    progress: bool | None = None
 
     @classmethod
     def from_config(cls, cfg: Any) -> Options:
@@ -89,6 +95,10 @@ class Options:
             o.connectivity = int(cfg.options["connectivity"])
         if "facility_isochrones" in cfg.options:
             o.facility_isochrones = str(cfg.options["facility_isochrones"])
+        if "surfaces" in cfg.options:
+            o.surfaces = bool(cfg.options["surfaces"])
+        if cfg.options.get("progress") is not None:
+            o.progress = bool(cfg.options["progress"])
         return o
 
 
@@ -105,6 +115,30 @@ class CountyResult:
     facility_isochrones: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: (standard id, mode) -> float32 (H, W) minutes (km for distance standards) on ``grid``,
+    #: NaN outside the county polygon (see :attr:`Options.surfaces`)
+    surfaces: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+
+
+def progress_bar(items: Any, what: str, *, enabled: bool | None, unit: str = "it") -> Any:
+    """``items`` wrapped in a ``tqdm.auto`` bar (a widget in Jupyter) when ``enabled``.
+
+    ``enabled=None`` shows the bar on an interactive terminal when logging is at INFO or
+    more verbose (so ``ynps-geo -q`` silences it); True shows it (``ynps_geo.analyze``'s
+    default, a widget in Jupyter); False never. Without tqdm, the items themselves.
+    """
+    import sys
+
+    if enabled is None:
+        quiet = logging.getLogger("ynps_geo").getEffectiveLevel() > logging.INFO
+        enabled = sys.stderr.isatty() and not quiet
+    if not enabled:
+        return items
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=what, unit=unit, leave=False)
 
 
 def facility_matches(facilities: pd.DataFrame, group: Sequence[str]) -> np.ndarray:
@@ -389,6 +423,14 @@ def analyze_county(
 ) -> CountyResult:
     """Travel times, covered flags and isochrones for one county.
 
+    The steps: build the county's engine (:func:`build_county_engine`), place the people of
+    the population raster (:func:`county_people`), run one search per (mode, facility
+    group) the standards need (:class:`CountySearches`), then per standard the villages'
+    values (:func:`village_values`), the people's (:func:`people_values`), the surface and
+    the isochrones (:func:`standard_isochrones`); then one isochrone per facility
+    (:func:`county_facility_isochrones`) and capacity-aware access
+    (:func:`capacity_access`).
+
     Parameters
     ----------
     county : str
@@ -412,226 +454,373 @@ def analyze_county(
 
     import geopandas as gpd
 
-    from ynps_geo.io.raster import population_cells
-    from ynps_geo.isochrones import isochrone_geometry, to_wgs84
-
     t0 = time.perf_counter()
     if setup is None:
         setup = build_county_engine(county, geom_wgs84, inputs, options)
-    engine, grid, epsg, geom_m = setup.engine, setup.grid, setup.epsg, setup.geom_m
-    fwd, fac, vil, vx, vy = setup.fwd, setup.facilities, setup.villages, setup.vx, setup.vy
+    engine, grid, geom_m = setup.engine, setup.grid, setup.geom_m
+    fac, vil = setup.facilities, setup.villages
     notes = list(setup.notes)
 
-    # people from the population raster
-    people = None
-    if inputs.population_path is not None:
-        pcells = population_cells(inputs.population_path, geom_wgs84)
-        px, py = fwd.transform(pcells.lon, pcells.lat)
-        px, py = np.asarray(px), np.asarray(py)
-        density = pcells.population / (pcells.cell_area_m2 / 1e6)
-        setting = _settings_for_people(
-            np.column_stack([px, py]),
-            density,
-            np.column_stack([vx, vy]) if vil is not None else None,
-            vil["setting"].to_numpy() if vil is not None else None,
-        )
-        people = pd.DataFrame(
-            {
-                "county": county,
-                "lon": pcells.lon,
-                "lat": pcells.lat,
-                "population": pcells.population,
-                "setting": setting,
-            }
-        )
-        prow, pcol = grid.rowcol(px, py)
-        people_cell = np.where(grid.inside(prow, pcol), prow * grid.width + pcol, -1)
-
-    # which searches are needed: (mode, group)
-    settings_present: set[str] = set()
-    if vil is not None:
-        settings_present |= set(vil["setting"].astype(str))
-    if people is not None:
-        settings_present |= set(people["setting"].astype(str))
-    jobs: dict[str, list[tuple[str, ...]]] = {}
-    for s in standards:
-        for st in ("urban", "rural"):
-            if st in settings_present and s.applies(st):
-                groups = jobs.setdefault(s.mode_for(st), [])
-                for g in s.facilities:
-                    if g not in groups:
-                        groups.append(g)
-    results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
-    for mode, groups in jobs.items():
-        sets = [
-            np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
-            for g in groups
-        ]
-        dist, nearest = engine.search(mode, sets)
-        for i, g in enumerate(groups):
-            results[(mode, g)] = (dist[i], nearest[i])
-
-    def combine(mode: str, s: PlanStandard) -> tuple[np.ndarray, np.ndarray]:
-        """Per node: the largest over groups of the nearest cost, and that facility."""
-        dists = np.stack([results[(mode, g)][0] for g in s.facilities])
-        nears = np.stack([results[(mode, g)][1] for g in s.facilities])
-        k = np.argmax(dists, axis=0)
-        cols = np.arange(dists.shape[1])
-        return dists[k, cols], nears[k, cols]
-
-    road_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
-
-    def village_road_part(mode: str, s: PlanStandard) -> np.ndarray:
-        """Road cost of each village's binding trip (the group that sets the value)."""
-        parts, dists = [], []
-        for g in s.facilities:
-            if (mode, g) not in road_cache:
-                d = results[(mode, g)][0]
-                road_cache[(mode, g)] = engine.village_values(engine.road_part(mode, d))
-            parts.append(road_cache[(mode, g)])
-            dists.append(engine.village_values(results[(mode, g)][0]))
-        k = np.argmax(np.stack(dists), axis=0)
-        return np.stack(parts)[k, np.arange(len(k))]
-
-    scale = {"min": 1 / 60.0, "km": 1 / 1000.0}
+    people, people_cell = county_people(county, geom_wgs84, inputs, setup)
+    searches = CountySearches.run(
+        county, engine, fac, standards, settings_present(vil, people), options
+    )
     isos: list[dict[str, Any]] = []
+    surfaces: dict[tuple[str, str], np.ndarray] = {}
+    outside = _outside_county(geom_m, grid) if options.surfaces else None
     for s in standards:
-        f = scale[s.unit or "min"]
-        modes_used = {
-            s.mode_for(st) for st in ("urban", "rural") if st in settings_present and s.applies(st)
-        }
-        combined = {m: combine(m, s) for m in modes_used}
+        combined = {m: searches.combine(m, s) for m in searches.modes_used(s)}
         if vil is not None:
-            val = np.full(len(vil), np.nan)
-            road = np.full(len(vil), np.nan)
-            near = np.full(len(vil), -1, dtype=np.int64)
-            applies = np.zeros(len(vil), dtype=bool)
-            for st in ("urban", "rural"):
-                m = s.mode_for(st)
-                sel = (vil["setting"] == st).to_numpy()
-                if m not in combined and all((m, g) in results for g in s.facilities):
-                    combined[m] = combine(m, s)  # not applicable here, but the time is known
-                if m not in combined:
-                    continue
-                d, n = combined[m]
-                vd = engine.village_values(d) * f
-                vn = engine.village_values(n)
-                val[sel] = vd[sel]
-                near[sel] = vn[sel]
-                applies[sel] = s.applies(st)
-                if s.unit == "min":
-                    road[sel] = village_road_part(m, s)[sel] * f
-            vil[s.value_column] = val
-            vil[s.covered_column] = covered(val, s.limit)
-            vil[f"{s.id}_applies"] = applies
-            if s.unit == "min":
-                vil[f"{s.id}_road_minutes"] = road
-                vil[f"{s.id}_offroad_minutes"] = val - road
-            vil[f"{s.id}_facility_id"] = np.where(
-                near >= 0,
-                fac["facility_id"].to_numpy()[np.maximum(near, 0)] if len(fac) else "",
-                "",
-            )
-            vil[f"{s.id}_facility"] = np.where(
-                near >= 0,
-                fac["name"].astype(str).to_numpy()[np.maximum(near, 0)] if len(fac) else "",
-                "",
-            )
+            village_values(s, vil, fac, searches, combined)
         if people is not None:
-            pval = np.full(len(people), np.inf)
-            papp = np.zeros(len(people), dtype=bool)
-            for st in ("urban", "rural"):
-                sel = (people["setting"] == st).to_numpy()
-                m = s.mode_for(st)
-                papp[sel] = s.applies(st)
-                if m in combined and combined[m][0] is not None:
-                    cd = combined[m][0][: grid.size]
-                    ok = sel & (people_cell >= 0)
-                    pval[ok] = cd[people_cell[ok]] * f
-            people[s.value_column] = pval
-            people[s.covered_column] = covered(pval, s.limit)
-            people[f"{s.id}_applies"] = papp
+            people_values(s, people, people_cell, grid, combined)
+        if outside is not None:
+            for m in sorted(searches.modes_used(s)):
+                surface = (engine.cell_values(combined[m][0]) * _scale(s)).astype(np.float32)
+                surface[outside] = np.nan
+                surfaces[(s.id, m)] = surface
         if options.isochrones:
-            for m in sorted(modes_used):
-                d = combined[m][0]
-                if d is None:
-                    continue
-                cells = engine.cell_values(d) * f
-                g_m = isochrone_geometry(cells, s.limit, grid)
-                g_m = g_m.intersection(geom_m)
-                pop_in = float("nan")
-                if people is not None:
-                    pv = np.where(
-                        people_cell >= 0, cells.ravel()[np.maximum(people_cell, 0)], np.inf
-                    )
-                    pop_in = float(people.loc[covered(pv, s.limit), "population"].sum())
-                isos.append(
-                    {
-                        "county": county,
-                        "standard_id": s.id,
-                        "mode": m,
-                        "threshold": s.limit,
-                        "unit": s.unit,
-                        "population_inside": pop_in,
-                        "area_km2": g_m.area / 1e6,
-                        "geometry": to_wgs84(g_m, epsg),
-                    }
-                )
-    fiso: list[dict[str, Any]] = []
-    if options.facility_isochrones != "none" and len(fac):
-        from ynps_geo.isochrones import facility_isochrones
-
-        done: set[tuple[tuple[str, ...], str, float]] = set()
-        for s in standards:
-            if len(s.facilities) != 1:
-                continue
-            fmodes = sorted(
-                {
-                    s.mode_for(st)
-                    for st in ("urban", "rural")
-                    if st in settings_present and s.applies(st)
-                }
+            isos += standard_isochrones(
+                county, s, searches.modes_used(s), combined, setup, people, people_cell
             )
-            for m in fmodes:
-                if options.facility_isochrones == "walk" and m != "walk":
-                    continue
-                key = (s.facilities[0], m, s.limit)
-                if key in done:
-                    continue
-                done.add(key)
-                rows = np.nonzero(facility_matches(fac, s.facilities[0]))[0]
-                polys = facility_isochrones(
-                    engine,
-                    rows,
-                    m,
-                    s.limit,
-                    scale[s.unit or "min"],
-                    people_cell if people is not None else None,
-                    people["population"].to_numpy() if people is not None else None,
-                )
-                for r, g_m, pop in polys:
-                    fiso.append(
-                        {
-                            "county": county,
-                            "facility_id": fac["facility_id"].iloc[r],
-                            "name": fac["name"].iloc[r],
-                            "category": fac["category"].iloc[r],
-                            "subtype": fac["subtype"].iloc[r],
-                            "standard_id": s.id,
-                            "mode": m,
-                            "threshold": s.limit,
-                            "unit": s.unit,
-                            "population_inside": pop,
-                            "area_km2": g_m.area / 1e6,
-                            "geometry": to_wgs84(g_m, epsg),
-                        }
-                    )
+    fiso = county_facility_isochrones(
+        county, standards, searches, setup, people, people_cell, options
+    )
     acc = None
     if vil is not None and options.access and len(vil) and len(fac):
         acc = capacity_access(engine, vil, fac, options)
     if vil is not None:
         vil = gpd.GeoDataFrame(vil, geometry="geometry", crs="EPSG:4326")
-    return CountyResult(county, vil, people, isos, grid, acc, fiso, time.perf_counter() - t0, notes)
+    return CountyResult(
+        county,
+        vil,
+        people,
+        isos,
+        grid,
+        acc,
+        fiso,
+        time.perf_counter() - t0,
+        notes,
+        surfaces,
+    )
+
+
+_SCALE = {"min": 1 / 60.0, "km": 1 / 1000.0}
+
+
+def _scale(s: PlanStandard) -> float:
+    """Seconds (or metres) to the standard's unit."""
+    return _SCALE[s.unit or "min"]
+
+
+def county_people(
+    county: str, geom_wgs84: Any, inputs: Inputs, setup: CountySetup
+) -> tuple[pd.DataFrame | None, np.ndarray]:
+    """People of the population raster inside the county, their setting and grid cell.
+
+    Returns
+    -------
+    people : DataFrame or None
+        ``county, lon, lat, population, setting`` per populated cell (None without raster).
+    people_cell : numpy.ndarray
+        Flat grid cell of each (``-1`` off the grid).
+    """
+    from ynps_geo.io.raster import population_cells
+
+    if inputs.population_path is None:
+        return None, np.zeros(0, dtype=np.int64)
+    vil, grid = setup.villages, setup.grid
+    pcells = population_cells(inputs.population_path, geom_wgs84)
+    px, py = setup.fwd.transform(pcells.lon, pcells.lat)
+    px, py = np.asarray(px), np.asarray(py)
+    density = pcells.population / (pcells.cell_area_m2 / 1e6)
+    setting = _settings_for_people(
+        np.column_stack([px, py]),
+        density,
+        np.column_stack([setup.vx, setup.vy]) if vil is not None else None,
+        vil["setting"].to_numpy() if vil is not None else None,
+    )
+    people = pd.DataFrame(
+        {
+            "county": county,
+            "lon": pcells.lon,
+            "lat": pcells.lat,
+            "population": pcells.population,
+            "setting": setting,
+        }
+    )
+    prow, pcol = grid.rowcol(px, py)
+    return people, np.where(grid.inside(prow, pcol), prow * grid.width + pcol, -1)
+
+
+def settings_present(vil: pd.DataFrame | None, people: pd.DataFrame | None) -> set[str]:
+    """The settings (urban, rural) of the county's villages and people."""
+    out: set[str] = set()
+    if vil is not None:
+        out |= set(vil["setting"].astype(str))
+    if people is not None:
+        out |= set(people["setting"].astype(str))
+    return out
+
+
+@dataclass
+class CountySearches:
+    """The searches of one county: cost to the nearest facility of each (mode, group).
+
+    Attributes
+    ----------
+    engine : TravelEngine
+    present : set of str
+        Settings present in the county.
+    results : dict
+        ``(mode, group) -> (dist, nearest)`` per node.
+    """
+
+    engine: Any
+    present: set[str]
+    results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]]
+    _road: dict[tuple[str, tuple[str, ...]], np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def run(
+        cls,
+        county: str,
+        engine: Any,
+        fac: pd.DataFrame,
+        standards: Sequence[PlanStandard],
+        present: set[str],
+        options: Options,
+    ) -> CountySearches:
+        """One multi-group search per mode over the groups the standards need there."""
+        jobs: dict[str, list[tuple[str, ...]]] = {}
+        for s in standards:
+            for st in ("urban", "rural"):
+                if st in present and s.applies(st):
+                    groups = jobs.setdefault(s.mode_for(st), [])
+                    for g in s.facilities:
+                        if g not in groups:
+                            groups.append(g)
+        results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
+        for mode, groups in progress_bar(
+            list(jobs.items()), f"{county}: searches", enabled=options.progress, unit="mode"
+        ):
+            sets = [
+                np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
+                for g in groups
+            ]
+            dist, nearest = engine.search(mode, sets)
+            for i, g in enumerate(groups):
+                results[(mode, g)] = (dist[i], nearest[i])
+        return cls(engine, present, results)
+
+    def modes_used(self, s: PlanStandard) -> set[str]:
+        """Modes the standard is measured in for the settings present."""
+        return {s.mode_for(st) for st in ("urban", "rural") if st in self.present and s.applies(st)}
+
+    def has(self, mode: str, s: PlanStandard) -> bool:
+        """Whether every group of ``s`` was searched in ``mode``."""
+        return all((mode, g) in self.results for g in s.facilities)
+
+    def combine(self, mode: str, s: PlanStandard) -> tuple[np.ndarray, np.ndarray]:
+        """Per node: the largest over groups of the nearest cost, and that facility."""
+        dists = np.stack([self.results[(mode, g)][0] for g in s.facilities])
+        nears = np.stack([self.results[(mode, g)][1] for g in s.facilities])
+        k = np.argmax(dists, axis=0)
+        cols = np.arange(dists.shape[1])
+        return dists[k, cols], nears[k, cols]
+
+    def village_road_part(self, mode: str, s: PlanStandard) -> np.ndarray:
+        """Road cost of each village's binding trip (the group that sets the value)."""
+        engine = self.engine
+        parts, dists = [], []
+        for g in s.facilities:
+            if (mode, g) not in self._road:
+                d = self.results[(mode, g)][0]
+                self._road[(mode, g)] = engine.village_values(engine.road_part(mode, d))
+            parts.append(self._road[(mode, g)])
+            dists.append(engine.village_values(self.results[(mode, g)][0]))
+        k = np.argmax(np.stack(dists), axis=0)
+        return np.stack(parts)[k, np.arange(len(k))]
+
+
+def village_values(
+    s: PlanStandard,
+    vil: pd.DataFrame,
+    fac: pd.DataFrame,
+    searches: CountySearches,
+    combined: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> None:
+    """Add a standard's columns to the villages (in place): value, covered, applies, road
+    and off-road parts, nearest facility id and name. ``combined`` gains the modes of
+    settings the standard does not apply to when their searches exist (the time is known).
+    """
+    engine = searches.engine
+    f = _scale(s)
+    val = np.full(len(vil), np.nan)
+    road = np.full(len(vil), np.nan)
+    near = np.full(len(vil), -1, dtype=np.int64)
+    applies = np.zeros(len(vil), dtype=bool)
+    for st in ("urban", "rural"):
+        m = s.mode_for(st)
+        sel = (vil["setting"] == st).to_numpy()
+        if m not in combined and searches.has(m, s):
+            combined[m] = searches.combine(m, s)  # not applicable here, but the time is known
+        if m not in combined:
+            continue
+        d, n = combined[m]
+        vd = engine.village_values(d) * f
+        vn = engine.village_values(n)
+        val[sel] = vd[sel]
+        near[sel] = vn[sel]
+        applies[sel] = s.applies(st)
+        if s.unit == "min":
+            road[sel] = searches.village_road_part(m, s)[sel] * f
+    vil[s.value_column] = val
+    vil[s.covered_column] = covered(val, s.limit)
+    vil[f"{s.id}_applies"] = applies
+    if s.unit == "min":
+        vil[f"{s.id}_road_minutes"] = road
+        vil[f"{s.id}_offroad_minutes"] = val - road
+    vil[f"{s.id}_facility_id"] = np.where(
+        near >= 0,
+        fac["facility_id"].to_numpy()[np.maximum(near, 0)] if len(fac) else "",
+        "",
+    )
+    vil[f"{s.id}_facility"] = np.where(
+        near >= 0,
+        fac["name"].astype(str).to_numpy()[np.maximum(near, 0)] if len(fac) else "",
+        "",
+    )
+
+
+def people_values(
+    s: PlanStandard,
+    people: pd.DataFrame,
+    people_cell: np.ndarray,
+    grid: GridSpec,
+    combined: dict[str, tuple[np.ndarray, np.ndarray]],
+) -> None:
+    """Add a standard's value, covered and applies columns to the people (in place)."""
+    f = _scale(s)
+    pval = np.full(len(people), np.inf)
+    papp = np.zeros(len(people), dtype=bool)
+    for st in ("urban", "rural"):
+        sel = (people["setting"] == st).to_numpy()
+        m = s.mode_for(st)
+        papp[sel] = s.applies(st)
+        if m in combined and combined[m][0] is not None:
+            cd = combined[m][0][: grid.size]
+            ok = sel & (people_cell >= 0)
+            pval[ok] = cd[people_cell[ok]] * f
+    people[s.value_column] = pval
+    people[s.covered_column] = covered(pval, s.limit)
+    people[f"{s.id}_applies"] = papp
+
+
+def standard_isochrones(
+    county: str,
+    s: PlanStandard,
+    modes_used: set[str],
+    combined: dict[str, tuple[np.ndarray, np.ndarray]],
+    setup: CountySetup,
+    people: pd.DataFrame | None,
+    people_cell: np.ndarray,
+) -> list[dict[str, Any]]:
+    """The dissolved isochrone of a standard per mode, cut by the county, with its people."""
+    from ynps_geo.isochrones import isochrone_geometry, to_wgs84
+
+    f = _scale(s)
+    rows: list[dict[str, Any]] = []
+    for m in sorted(modes_used):
+        d = combined[m][0]
+        if d is None:
+            continue
+        cells = setup.engine.cell_values(d) * f
+        g_m = isochrone_geometry(cells, s.limit, setup.grid)
+        g_m = g_m.intersection(setup.geom_m)
+        pop_in = float("nan")
+        if people is not None:
+            pv = np.where(people_cell >= 0, cells.ravel()[np.maximum(people_cell, 0)], np.inf)
+            pop_in = float(people.loc[covered(pv, s.limit), "population"].sum())
+        rows.append(
+            {
+                "county": county,
+                "standard_id": s.id,
+                "mode": m,
+                "threshold": s.limit,
+                "unit": s.unit,
+                "population_inside": pop_in,
+                "area_km2": g_m.area / 1e6,
+                "geometry": to_wgs84(g_m, setup.epsg),
+            }
+        )
+    return rows
+
+
+def county_facility_isochrones(
+    county: str,
+    standards: Sequence[PlanStandard],
+    searches: CountySearches,
+    setup: CountySetup,
+    people: pd.DataFrame | None,
+    people_cell: np.ndarray,
+    options: Options,
+) -> list[dict[str, Any]]:
+    """One isochrone per facility of single-group standards (walking ones unless ``all``)."""
+    from ynps_geo.isochrones import facility_isochrones, to_wgs84
+
+    fac = setup.facilities
+    fiso: list[dict[str, Any]] = []
+    if options.facility_isochrones == "none" or not len(fac):
+        return fiso
+    done: set[tuple[tuple[str, ...], str, float]] = set()
+    for s in progress_bar(
+        list(standards), f"{county}: facility isochrones", enabled=options.progress
+    ):
+        if len(s.facilities) != 1:
+            continue
+        for m in sorted(searches.modes_used(s)):
+            if options.facility_isochrones == "walk" and m != "walk":
+                continue
+            key = (s.facilities[0], m, s.limit)
+            if key in done:
+                continue
+            done.add(key)
+            rows = np.nonzero(facility_matches(fac, s.facilities[0]))[0]
+            polys = facility_isochrones(
+                setup.engine,
+                rows,
+                m,
+                s.limit,
+                _scale(s),
+                people_cell if people is not None else None,
+                people["population"].to_numpy() if people is not None else None,
+            )
+            for r, g_m, pop in polys:
+                fiso.append(
+                    {
+                        "county": county,
+                        "facility_id": fac["facility_id"].iloc[r],
+                        "name": fac["name"].iloc[r],
+                        "category": fac["category"].iloc[r],
+                        "subtype": fac["subtype"].iloc[r],
+                        "standard_id": s.id,
+                        "mode": m,
+                        "threshold": s.limit,
+                        "unit": s.unit,
+                        "population_inside": pop,
+                        "area_km2": g_m.area / 1e6,
+                        "geometry": to_wgs84(g_m, setup.epsg),
+                    }
+                )
+    return fiso
+
+
+def _outside_county(geom_m: Any, grid: GridSpec) -> np.ndarray:
+    """Cells of ``grid`` whose centre lies outside the county polygon (grid CRS)."""
+    from rasterio.features import geometry_mask
+
+    return geometry_mask([geom_m], out_shape=grid.shape, transform=grid.transform())
 
 
 #: capacity attributes measured with 2SFCA, and the facilities that hold them

@@ -39,6 +39,7 @@ OPTION_KEYS: tuple[str, ...] = (
     "max_slope_deg",
     "jobs",
     "counties",
+    "surfaces",
 )
 TOP_KEYS = {
     "name",

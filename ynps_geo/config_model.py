@@ -122,6 +122,9 @@ def _model() -> Any:
         counties: str | list[str] = Field(
             None, description="analyse only these counties of the boundary layer"
         )
+        surfaces: bool = Field(
+            None, description="write travel_time_<standard>.tif surfaces (default true)"
+        )
 
     layer = dict[str, Any] | str
 

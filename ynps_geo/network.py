@@ -465,22 +465,250 @@ class RoadNetwork:
 
     def to_networkx(
         self,
-        mode: str | TravelMode = "drive",
+        mode: str | TravelMode | None = None,
         weight: Weight = "time",
         walking_speed_kmh: float | None = None,
     ) -> Any:
-        """Directed :mod:`networkx` graph of ``mode`` (for checks; slow on big networks).
+        """An osmnx-compatible :class:`networkx.MultiDiGraph` of the network.
 
-        Nodes are indices ``0..n-1``; each arc has attribute ``weight``.
+        Nodes are keyed by ``node_id`` (OSM ids; indices ``0..n-1`` when the ids repeat)
+        with ``x``, ``y`` (degrees); the graph carries ``crs="EPSG:4326"``. As in osmnx, a
+        two-way road is a pair of arcs ``u->v`` and ``v->u`` (the second ``reversed=True``)
+        and a one-way road one arc. Each arc has ``osmid`` (edge index), ``highway``,
+        ``oneway``, ``reversed``, ``length`` (m), ``speed_kph``, ``travel_time`` (s),
+        ``grade_separated`` (with ``layer="1"`` on bridges and tunnels, so that
+        :meth:`from_networkx` reads them back) and ``weight``: ``travel_time``
+        (``weight="time"``) or ``length``. ``ox.graph_to_gdfs``,
+        ``ox.plot_graph`` and ``ox.shortest_path`` accept it.
+
+        Parameters
+        ----------
+        mode : {None, "drive", "walk"}
+            None: every edge, at driving speed (``speed_kph`` NaN where undrivable).
+            ``"drive"``: drivable edges, one-way respected. ``"walk"``: walkable edges both
+            ways at ``walking_speed_kmh``. Arc weights then equal :meth:`to_csr`'s.
+        weight : {"time", "length"}
+        walking_speed_kmh : float, optional
+            Default ``ynps_geo.settings.walking_speed_kmh``.
         """
         import networkx as nx
 
-        indptr, indices, w = self.to_csr(mode, weight, walking_speed_kmh=walking_speed_kmh)
-        g = nx.DiGraph()
-        g.add_nodes_from(range(self.n_nodes))
-        rows = np.repeat(np.arange(self.n_nodes), np.diff(indptr))
-        g.add_weighted_edges_from(zip(rows.tolist(), indices.tolist(), w.tolist(), strict=True))
+        if weight not in ("time", "length"):
+            msg = f"unknown weight {weight!r}: use 'time' (seconds) or 'length' (metres)"
+            raise ValidationError(msg)
+        tm = None if mode is None else parse_mode(mode)
+        keys = self.node_id if np.unique(self.node_id).size == self.n_nodes else None
+        keys_l = (np.arange(self.n_nodes) if keys is None else keys).tolist()
+        g = nx.MultiDiGraph(crs="EPSG:4326", name=self.name or "ynps_geo road network")
+        g.add_nodes_from(
+            (k, {"x": x, "y": y, "street_count": 0})
+            for k, x, y in zip(keys_l, self.lon.tolist(), self.lat.tolist(), strict=True)
+        )
+        em = np.ones(self.n_edges, dtype=bool) if tm is None else self.edge_mask(tm)
+        speed = self.speed_kmh.copy()
+        both = ~self.oneway
+        if tm is not None and tm is not TravelMode.DRIVE:
+            ws = default_walking_speed_kmh() if walking_speed_kmh is None else walking_speed_kmh
+            speed[:] = float(ws)
+            both[:] = True
+        with np.errstate(invalid="ignore", divide="ignore"):
+            seconds = self.length_m / (speed / 3.6)
+        idx = np.flatnonzero(em)
+        arcs = []
+        for flip in (False, True):
+            sel = idx[both[idx]] if flip else idx
+            a, b = (self.v[sel], self.u[sel]) if flip else (self.u[sel], self.v[sel])
+            for e, i, j in zip(sel.tolist(), a.tolist(), b.tolist(), strict=True):
+                t = float(seconds[e])
+                arcs.append(
+                    (
+                        keys_l[i],
+                        keys_l[j],
+                        {
+                            "osmid": e,
+                            "highway": str(self.highway[e]),
+                            "oneway": bool(self.oneway[e]),
+                            "reversed": flip,
+                            "length": float(self.length_m[e]),
+                            "speed_kph": float(speed[e]),
+                            "travel_time": t,
+                            "weight": t if weight == "time" else float(self.length_m[e]),
+                            "grade_separated": bool(self.grade_separated[e]),
+                            **({"layer": "1"} if self.grade_separated[e] else {}),
+                        },
+                    )
+                )
+        g.add_edges_from(arcs)
+        for k, deg in g.degree():
+            g.nodes[k]["street_count"] = int(deg)
         return g
+
+    @classmethod
+    def from_networkx(
+        cls, G: Any, *, speeds: dict[str, float] | None = None, name: str = ""
+    ) -> RoadNetwork:
+        """A network from an osmnx or networkx graph.
+
+        Node coordinates come from the node attributes ``x``, ``y`` (``lon``/``lat`` also
+        work) in the graph's ``crs`` (``G.graph["crs"]``; EPSG:4326 when absent and the
+        coordinates are degrees). Each edge's speed is its ``speed_kph`` when present (as
+        ``ox.add_edge_speeds`` sets it), else ``length / travel_time``, else the class
+        default of its ``highway`` capped by its ``maxspeed`` tag (``speeds`` overrides the
+        class defaults). osmnx stores a two-way road as two arcs: they become one two-way
+        edge; an arc of a directed graph without a ``oneway`` attribute is one way. Motor
+        access, ``bridge``/``tunnel``/``covered``/``layer`` (grade separation) are read as
+        a GraphML file's are, so a graph and its ``ox.save_graphml`` file give the same
+        network. Edge ``geometry`` is not used: an edge is the straight segment between its
+        nodes at its ``length``.
+
+        Parameters
+        ----------
+        G : networkx graph
+            ``MultiDiGraph`` (osmnx), ``DiGraph``, ``Graph`` or ``MultiGraph``.
+        speeds : dict, optional
+            Class speed overrides, see :func:`ynps_geo.model.modes.road_speeds`.
+        name : str
+            Source description for messages.
+
+        Returns
+        -------
+        RoadNetwork
+
+        Raises
+        ------
+        ValidationError
+            A graph without nodes, edges or node coordinates, or coordinates that are not
+            degrees when the graph has no ``crs``.
+        """
+        import math
+        import warnings
+
+        from ynps_geo.errors import DataQualityWarning
+        from ynps_geo.model.modes import EXCLUDED_CLASSES, normalize_road_class, parse_maxspeed
+
+        label = name or str(G.graph.get("name") or type(G).__name__)
+        nodes = list(G.nodes(data=True))
+        if not nodes or G.number_of_edges() == 0:
+            msg = f"road graph {label}: it has no nodes or no edges; fix: give a graph of roads"
+            raise ValidationError(msg)
+        index = {k: i for i, (k, _) in enumerate(nodes)}
+
+        def coord(d: dict[str, Any], *keys: str) -> float:
+            for k in keys:
+                if d.get(k) is not None:
+                    try:
+                        return float(d[k])
+                    except (TypeError, ValueError):
+                        return math.nan
+            return math.nan
+
+        x = np.array([coord(d, "x", "lon") for _, d in nodes], dtype=np.float64)
+        y = np.array([coord(d, "y", "lat") for _, d in nodes], dtype=np.float64)
+        if not np.isfinite(x).any():
+            msg = (
+                f"road graph {label}: nodes have no x/y coordinates; fix: give nodes the "
+                "attributes x (lon) and y (lat), as osmnx graphs have"
+            )
+            raise ValidationError(msg)
+        lon, lat = _graph_coords_to_wgs84(x, y, G.graph.get("crs"), label)
+        try:
+            nid = np.array([int(k) for k, _ in nodes], dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            nid = np.arange(len(nodes), dtype=np.int64)
+        from ynps_geo._geo import haversine_m
+        from ynps_geo.io.osm import _MOTOR_TAGS, _drive_allowed, _is_separated, _speeds
+        from ynps_geo.model.modes import road_speeds
+
+        directed = G.is_directed()
+        us: list[int] = []
+        vs: list[int] = []
+        lengths: list[float] = []
+        hws: list[str] = []
+        given: list[float] = []
+        maxs: list[float] = []
+        ows: list[int] = []
+        drive: list[bool] = []
+        seps: list[bool] = []
+        unknown: dict[str, int] = {}
+        for a, b, d in G.edges(data=True):
+            raw = d.get("highway")
+            hw = normalize_road_class(raw) if raw is not None else "road"
+            if hw is None:
+                unknown[str(raw)] = unknown.get(str(raw), 0) + 1
+                hw = "road"
+            if hw in EXCLUDED_CLASSES:
+                continue
+            length = coord(d, "length")
+            spd = coord(d, "speed_kph")
+            if not (np.isfinite(spd) and spd > 0):
+                tt = coord(d, "travel_time")
+                spd = length / tt * 3.6 if np.isfinite(tt) and tt > 0 else math.nan
+            us.append(index[a])
+            vs.append(index[b])
+            lengths.append(length)
+            hws.append(hw)
+            given.append(spd)
+            maxs.append(parse_maxspeed(d.get("maxspeed")))
+            ows.append(_oneway_arg(d.get("oneway"), directed))
+            motor = next((d.get(k) for k in _MOTOR_TAGS if d.get(k)), None)
+            drive.append(_drive_allowed(d.get("access"), motor))
+            seps.append(
+                _is_separated(d.get("bridge"), d.get("tunnel"), d.get("covered"), d.get("layer"))
+            )
+        if not us:
+            msg = f"road graph {label}: no road edges left (all of an excluded class)"
+            raise ValidationError(msg)
+        if unknown:
+            top = ", ".join(f"{k!r} ({v})" for k, v in sorted(unknown.items(), key=lambda t: -t[1]))
+            warnings.warn(
+                f"road graph {label}: edges of unknown highway class read as 'road': {top}. "
+                "Fix: give OSM highway classes",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+        u = np.asarray(us, dtype=np.int64)
+        v = np.asarray(vs, dtype=np.int64)
+        length_a = np.asarray(lengths, dtype=np.float64)
+        ow = np.asarray(ows, dtype=np.int64)
+        rev = ow == -1
+        u, v = np.where(rev, v, u), np.where(rev, u, v)
+        keep = np.ones(u.size, dtype=bool)
+        if directed:
+            # osmnx stores a two-way street as u->v and v->u: keep one of the pair
+            idx = np.flatnonzero(ow == 0)
+            lo, hi = np.minimum(u, v), np.maximum(u, v)
+            key_len = np.round(np.nan_to_num(length_a, nan=-1.0), 1)
+            idx = idx[np.lexsort((key_len[idx], hi[idx], lo[idx]))]
+            if idx.size > 1:
+                dup = (
+                    (lo[idx][1:] == lo[idx][:-1])
+                    & (hi[idx][1:] == hi[idx][:-1])
+                    & (key_len[idx][1:] == key_len[idx][:-1])
+                )
+                keep[idx[1:][dup]] = False
+        hw_a = np.asarray(hws, dtype=object)
+        dr = np.asarray(drive, dtype=bool)
+        speed = _speeds(hw_a, np.asarray(maxs, dtype=np.float64), dr, road_speeds(speeds))
+        explicit = np.asarray(given, dtype=np.float64)
+        speed = np.where(np.isfinite(explicit) & np.isfinite(speed), explicit, speed)
+        length_a = np.where(
+            np.isfinite(length_a), length_a, haversine_m(lon[u], lat[u], lon[v], lat[v])
+        )
+        keep &= (u != v) & np.isfinite(lon[u]) & np.isfinite(lon[v])
+        net = cls(
+            lon,
+            lat,
+            nid,
+            u,
+            v,
+            length_a,
+            hw_a,
+            speed,
+            ow != 0,
+            name=label,
+            grade_separated=np.asarray(seps, dtype=bool),
+        )
+        return net.subset_edges(keep)
 
     # ----------------------------------------------------------------- snapping
     def _tree(self, mode: str | TravelMode | None) -> tuple[Any, np.ndarray, Any]:
@@ -596,3 +824,50 @@ def nearest_nodes(
     return node.reshape(lon_a.shape).astype(np.int64), np.asarray(dist, dtype=np.float64).reshape(
         lon_a.shape
     )
+
+
+def _oneway_arg(value: Any, directed: bool) -> int:
+    """1 forward, -1 reverse, 0 two-way, for a graph edge's ``oneway`` attribute.
+
+    An arc of a directed graph without ``oneway`` is one way along the arc; an edge of an
+    undirected graph without it is two-way.
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return 1 if directed else 0
+    if isinstance(value, bool | np.bool_):
+        return 1 if value else 0
+    if isinstance(value, list | tuple):
+        return 1 if any(_oneway_arg(x, directed) == 1 for x in value) else 0
+    text = str(value).strip().lower()
+    if text in ("yes", "true", "1"):
+        return 1
+    if text in ("-1", "reverse"):
+        return -1
+    return 0
+
+
+def _graph_coords_to_wgs84(
+    x: np.ndarray, y: np.ndarray, crs: Any, label: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Node coordinates of a graph in degrees (EPSG:4326)."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if crs is None:
+        if ok.any() and (np.abs(x[ok]).max() > 180 or np.abs(y[ok]).max() > 90):
+            msg = (
+                f"road graph {label}: coordinates are not degrees and the graph has no crs; "
+                "fix: set G.graph['crs'] (osmnx graphs carry it)"
+            )
+            raise ValidationError(msg)
+        return x, y
+    from pyproj import CRS, Transformer
+
+    try:
+        src = CRS.from_user_input(crs)
+    except Exception as err:  # pyproj raises CRSError, a plain Exception subclass
+        msg = f"road graph {label}: unknown crs {crs!r} ({err}); fix: set G.graph['crs']"
+        raise ValidationError(msg) from err
+    if src.equals(CRS.from_epsg(4326), ignore_axis_order=True):
+        return x, y
+    tr = Transformer.from_crs(src, "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(x, y)
+    return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)

@@ -179,7 +179,11 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
             notes.append(msg)
             villages = villages[~outside].reset_index(drop=True)
     roads = None
-    if cfg.roads:
+    if cfg.roads and not isinstance(cfg.roads["path"], str | Path):
+        from ynps_geo.io.memory import as_road_network
+
+        roads = as_road_network(cfg.roads["path"], speeds=cfg.options.get("speeds"))
+    elif cfg.roads:
         from ynps_geo.io.osm import read_roads
 
         r = cfg.roads
@@ -380,7 +384,7 @@ def run(
             }
             cached.notes = [*cached.notes, f"travel times reused from the cache (key {key})"]
             # the key covers the parsed config, not its comments: show the config as it is now
-            cached.config_text = cfg.source.read_text(encoding="utf-8")
+            cached.config_text = config_text(cfg)
             say(f"inputs unchanged: reusing cached results ({key})")
             return cached
     result = _compute(cfg, say)
@@ -434,6 +438,7 @@ def _compute(
     check_inputs(inputs, opts.margin_m)
     vil_parts, ppl_parts, iso_rows, acc_parts, fiso_rows = [], [], [], [], []
     failures: dict[str, str] = {}
+    surfaces: dict[str, Any] = {}
     errors: list[YnpsGeoError] = []
     notes = list(inputs.notes)
     not_evaluable = _not_evaluable(circles, inputs.facilities)
@@ -455,6 +460,8 @@ def _compute(
         if res.people is not None:
             ppl_parts.append(res.people)
         iso_rows += res.isochrones
+        if res.surfaces:
+            surfaces[str(county)] = (res.grid, res.surfaces)
         fiso_rows += res.facility_isochrones
         if res.access is not None and len(res.access):
             acc_parts.append(res.access)
@@ -501,7 +508,7 @@ def _compute(
         failures=failures,
         notes=notes,
         timings=timings,
-        config_text=cfg.source.read_text(encoding="utf-8"),
+        config_text=config_text(cfg),
         inputs=_describe_inputs(cfg),
         access=pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame(),
         by_group=coverage_by_group(cov, county_groups(counties_ok, cfg.options.get("groups"))),
@@ -511,6 +518,7 @@ def _compute(
         ),
     )
     result.language = str(cfg.options.get("language", "zh"))
+    result.surfaces = surfaces
     if cfg.options.get("report_templates"):
         result.report_templates = str(cfg.base_dir / str(cfg.options["report_templates"]))
     from ynps_geo.compare import run_manifest
@@ -671,7 +679,7 @@ def _county_results(
     not raised, so one county's bad data never loses the others.
     """
     if job is not None or jobs <= 1 or len(pairs) < 2:
-        for county, geom in _progress_bar(pairs, "counties"):
+        for county, geom in _progress_bar(pairs, "counties", opts.progress):
             yield county, (job or _county_job)(str(county), geom, inputs, circles, opts)
         return
     import multiprocessing as mp
@@ -683,7 +691,8 @@ def _county_results(
             pool.submit(_county_job, str(county), geom, inputs, circles, opts)
             for county, geom in pairs
         ]
-        for (county, _), fut in zip(pairs, _progress_bar(futures, "counties"), strict=True):
+        bar = _progress_bar(futures, "counties", opts.progress)
+        for (county, _), fut in zip(pairs, bar, strict=True):
             yield county, fut.result()
 
 
@@ -697,17 +706,13 @@ def _county_job(
         return err
 
 
-def _progress_bar(items: list[Any], what: str) -> Any:
-    """A tqdm progress bar on an interactive terminal with more than one item, else the items."""
-    import sys
+def _progress_bar(items: list[Any], what: str, enabled: bool | None = None) -> Any:
+    """A tqdm.auto bar over counties when there is more than one (see analysis.progress_bar)."""
+    from ynps_geo.analysis import progress_bar
 
-    if len(items) < 2 or not sys.stderr.isatty() or log.getEffectiveLevel() > logging.INFO:
+    if len(items) < 2:
         return items
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc=what, unit="county", file=sys.stderr)
+    return progress_bar(items, what, enabled=enabled, unit="county")
 
 
 def _rules(
@@ -734,10 +739,23 @@ def _rules(
         result.notes += [str(n) for n in result.ratios.attrs.get("notes", [])]
 
 
+def config_text(cfg: AnalysisConfig) -> str:
+    """The config as written (the YAML file), or as called (``ynps_geo.analyze``)."""
+    if cfg.source.is_file():
+        return cfg.source.read_text(encoding="utf-8")
+    return str(cfg.raw.get("_text", ""))
+
+
 def _describe_inputs(cfg: AnalysisConfig) -> dict[str, Any]:
+    from ynps_geo.io.memory import describe_object
     from ynps_geo.io.postgis import describe_layer, spec_is_postgis
 
     def describe(spec: dict[str, Any]) -> str:
+        if spec.get("label"):
+            return str(spec["label"])
+        held = describe_object(spec["path"])
+        if held is not None:
+            return held
         return describe_layer(spec) if spec_is_postgis(spec) else str(spec["path"])
 
     out: dict[str, Any] = {}
@@ -794,6 +812,9 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
         with atomic_write(out_dir / "coverage.csv") as tmp:
             result.coverage.to_csv(tmp, index=False, encoding="utf-8")
         written["coverage"] = out_dir / "coverage.csv"
+        from ynps_geo.surfaces import write_surfaces
+
+        written.update(write_surfaces(result, out_dir))
         from ynps_geo.compare import write_manifest
         from ynps_geo.report import render
 

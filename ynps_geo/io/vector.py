@@ -17,7 +17,8 @@ Data problems are never silently absorbed:
 
 CSV attributes are read as text so that codes keep their leading zeros; the numeric columns the
 analysis uses (coordinates, population, capacities) are converted explicitly. Row numbers in
-messages are spreadsheet rows for tables (header = row 1) and 1-based feature numbers otherwise.
+messages are spreadsheet rows for tables (header = row 1), 1-based feature numbers for other files,
+and index labels for frames given in memory (:class:`InMemoryLayer`).
 
 Writers are atomic: :func:`write_layer` and :func:`atomic_write` write a temporary file in the
 target folder and move it into place with :func:`os.replace`, so a crashed run never leaves a
@@ -72,10 +73,12 @@ __all__ = [
     "CAPACITY_FIELDS",
     "FACILITY_KEYS",
     "VILLAGE_KEYS",
+    "InMemoryLayer",
     "LayerStyle",
     "atomic_write",
     "attach_admin_names",
     "check_within",
+    "in_memory",
     "read_boundaries",
     "read_facilities",
     "read_points",
@@ -171,6 +174,54 @@ _OSM_TYPE_KEYS = (
     "tourism",
     "office",
 )
+
+
+# --------------------------------------------------------------------------------------------
+# In-memory layers: a frame goes through the same checks as a file
+# --------------------------------------------------------------------------------------------
+
+
+class InMemoryLayer:
+    """A (Geo)DataFrame standing in for a file: the same checks and messages, no reading.
+
+    Everything after a file is read (coordinate system, coordinates, ids, names, settings,
+    population, facility types, capacities) runs on the raw frame in :func:`_load` and the
+    ``read_*`` functions; a file and a frame differ only in where the raw frame comes from.
+    A GeoDataFrame is a vector layer (its own CRS, or the declared ``crs``); a plain DataFrame
+    is a table (coordinate columns and a declared ``crs`` required, as for a CSV).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or geopandas.GeoDataFrame
+    label : str
+        How messages name it (``"villages GeoDataFrame"``).
+    stem : str
+        Prefix of generated ids (``villages-1``...).
+    """
+
+    def __init__(self, frame: pd.DataFrame, label: str, stem: str) -> None:
+        self.frame = frame
+        self.label = label
+        self.stem = stem
+
+    def __repr__(self) -> str:
+        return f"InMemoryLayer({self.label}, {len(self.frame)} rows)"
+
+
+def in_memory(obj: Any, *, what: str) -> InMemoryLayer | None:
+    """``obj`` as an :class:`InMemoryLayer` when it is a frame or a GeoSeries, else None."""
+    if isinstance(obj, InMemoryLayer):
+        return obj
+    if isinstance(obj, gpd.GeoSeries):
+        obj = gpd.GeoDataFrame(geometry=obj)
+    if isinstance(obj, pd.DataFrame):
+        kind = type(obj).__name__
+        if isinstance(obj, gpd.GeoDataFrame) and obj.geometry.name not in obj.columns:
+            msg = f"{what} {kind}: it has no active geometry column. Fix: call set_geometry()"
+            raise ValidationError(msg)
+        label = str(obj.attrs.get("name") or f"{what} {kind}")
+        return InMemoryLayer(obj, label=label, stem=what)
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -526,7 +577,7 @@ def _table_geometry(
 
 
 def _load(
-    path: str | Path | Mapping[str, Any],
+    path: str | Path | Mapping[str, Any] | InMemoryLayer,
     *,
     crs: Any,
     x: str | None,
@@ -543,7 +594,11 @@ def _load(
     count of dropped rows (no coordinates / no geometry). ``path`` may be a database layer
     spec (see :mod:`ynps_geo.io.postgis`), read into the same raw frame as a file.
     """
-    if isinstance(path, Mapping):
+    if isinstance(path, InMemoryLayer):
+        source, frame = path.label, path.frame
+        is_table = not isinstance(frame, gpd.GeoDataFrame)
+        spreadsheet_rows = False
+    elif isinstance(path, Mapping):
         from ynps_geo.io.postgis import layer_label, load_layer_from_postgis
 
         source = layer_label(path)
@@ -559,6 +614,8 @@ def _load(
         msg = f"{source}: the {role} layer is empty (no rows). Fix: check the file and `layer:`"
         raise ValidationError(msg)
     labels = _row_labels(len(frame), spreadsheet_rows)
+    if isinstance(path, InMemoryLayer):  # messages name rows by the frame's index labels
+        labels = np.asarray(frame.index)
     if is_table:
         if crs is None or (isinstance(crs, str) and not crs.strip()):
             msg = (
@@ -615,7 +672,7 @@ def _load(
 
 
 def _read_points_impl(
-    path: str | Path | Mapping[str, Any],
+    path: str | Path | Mapping[str, Any] | InMemoryLayer,
     *,
     crs: Any,
     x: str | None,
@@ -643,7 +700,7 @@ def _read_points_impl(
 
 
 def _read_spec_points(
-    path: str | Path | Mapping[str, Any], spec: Mapping[str, Any], *, role: str
+    path: str | Path | Mapping[str, Any] | InMemoryLayer, spec: Mapping[str, Any], *, role: str
 ) -> tuple[gpd.GeoDataFrame, np.ndarray, np.ndarray]:
     """:func:`_read_points_impl` with the reading keys of a config entry."""
     return _read_points_impl(
@@ -751,7 +808,7 @@ def read_geometries(
 
 
 def read_boundaries(
-    path: str | Path | Mapping[str, Any],
+    path: str | Path | Mapping[str, Any] | pd.DataFrame,
     *,
     crs: Any = None,
     name_field: str | None = None,
@@ -786,6 +843,7 @@ def read_boundaries(
     ValidationError
         Non-polygon layer, missing ``name_field``, empty names, empty layer.
     """
+    path = in_memory(path, what="boundaries") or path
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
         gdf, labels, _positions, _spec, _notes, dropped = _load(
@@ -880,11 +938,14 @@ def _resolve_path(spec: Mapping[str, Any], base_dir: Path | str) -> Path:
 
 
 def _source(
-    spec: Mapping[str, Any], base_dir: Path | str
-) -> tuple[Path | Mapping[str, Any], str, str]:
+    spec: Mapping[str, Any], base_dir: Path | str, role: str = "layer"
+) -> tuple[Path | Mapping[str, Any] | InMemoryLayer, str, str]:
     """What to read for a layer spec (a file, or a database layer's spec), id stem and name."""
     from ynps_geo.io.postgis import layer_label, layer_stem, spec_is_postgis
 
+    frame = in_memory(spec.get("path"), what=role)
+    if frame is not None:
+        return frame, frame.stem, frame.label
     if spec_is_postgis(spec):
         return spec, layer_stem(spec), layer_label(spec)
     path = _resolve_path(spec, base_dir)
@@ -1075,7 +1136,7 @@ def read_villages(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDataF
         errors of :func:`read_points`.
     """
     check_config_keys(spec, VILLAGE_KEYS, what="villages")
-    path, stem, _shown = _source(spec, base_dir)
+    path, stem, _shown = _source(spec, base_dir, "villages")
     gdf, labels, positions = _read_spec_points(path, spec, role="villages")
     source = gdf.attrs["source"]
     missing_policy = _population_missing(spec, source=source)
@@ -1261,7 +1322,7 @@ def read_facilities(spec: Mapping[str, Any], base_dir: Path | str) -> gpd.GeoDat
         Rows of unknown type dropped (with counts per value), rows without coordinates.
     """
     check_config_keys(spec, FACILITY_KEYS, what="facilities")
-    path, stem, shown = _source(spec, base_dir)
+    path, stem, shown = _source(spec, base_dir, "facilities")
     cap_spec = spec.get("capacity") or {}
     if not isinstance(cap_spec, Mapping) or any(k not in CAPACITY_FIELDS for k in cap_spec):
         msg = (

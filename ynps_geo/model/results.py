@@ -96,6 +96,9 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     config_text: str = ""
     language: str = "zh"
+    #: county -> (GridSpec, {(standard id, mode): float32 (H, W) minutes or km}), NaN outside
+    #: the county; written as ``travel_time_<standard>.tif`` (see :mod:`ynps_geo.surfaces`)
+    surfaces: dict[str, tuple[Any, dict[tuple[str, str], Any]]] = field(default_factory=dict)
     report_templates: str | None = None
     run_info: dict[str, Any] = field(default_factory=dict)
     changes: Any | None = None
