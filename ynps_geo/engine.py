@@ -465,7 +465,8 @@ class TravelEngine:
         tree = shapely.STRtree(lines)
         pts = shapely.points(px, py)
         outside = self._snap_cells(px, py) < 0
-        reach = float(self.road_reach_m)
+        # inclusive, with room for rounding: a point exactly at the reach is within it
+        reach = float(self.road_reach_m) * (1.0 + 1e-9) + 1e-6
         (qp, _qe), qd = tree.query_nearest(pts, return_distance=True, all_matches=False)
         nearest = np.full(len(px), np.inf)
         nearest[qp] = qd
