@@ -584,7 +584,6 @@ class RoadNetwork:
         import warnings
 
         from ynps_geo.errors import DataQualityWarning
-        from ynps_geo.model.modes import EXCLUDED_CLASSES, normalize_road_class, parse_maxspeed
 
         label = name or str(G.graph.get("name") or type(G).__name__)
         nodes = list(G.nodes(data=True))
@@ -616,7 +615,7 @@ class RoadNetwork:
         except (TypeError, ValueError, OverflowError):
             nid = np.arange(len(nodes), dtype=np.int64)
         from ynps_geo._geo import haversine_m
-        from ynps_geo.io.osm import _MOTOR_TAGS, _drive_allowed, _is_separated, _speeds
+        from ynps_geo.io.osm import _edge_tags, _speeds, _twin_arcs
         from ynps_geo.model.modes import road_speeds
 
         directed = G.is_directed()
@@ -631,13 +630,10 @@ class RoadNetwork:
         seps: list[bool] = []
         unknown: dict[str, int] = {}
         for a, b, d in G.edges(data=True):
-            raw = d.get("highway")
-            hw = normalize_road_class(raw) if raw is not None else "road"
-            if hw is None:
-                unknown[str(raw)] = unknown.get(str(raw), 0) + 1
-                hw = "road"
-            if hw in EXCLUDED_CLASSES:
+            tags = _edge_tags(d, unknown)
+            if tags is None:
                 continue
+            hw, maxspeed, drive_ok, separated = tags
             length = coord(d, "length")
             spd = coord(d, "speed_kph")
             if not (np.isfinite(spd) and spd > 0):
@@ -648,13 +644,10 @@ class RoadNetwork:
             lengths.append(length)
             hws.append(hw)
             given.append(spd)
-            maxs.append(parse_maxspeed(d.get("maxspeed")))
+            maxs.append(maxspeed)
             ows.append(_oneway_arg(d.get("oneway"), directed))
-            motor = next((d.get(k) for k in _MOTOR_TAGS if d.get(k)), None)
-            drive.append(_drive_allowed(d.get("access"), motor))
-            seps.append(
-                _is_separated(d.get("bridge"), d.get("tunnel"), d.get("covered"), d.get("layer"))
-            )
+            drive.append(drive_ok)
+            seps.append(separated)
         if not us:
             msg = f"road graph {label}: no road edges left (all of an excluded class)"
             raise ValidationError(msg)
@@ -672,20 +665,7 @@ class RoadNetwork:
         ow = np.asarray(ows, dtype=np.int64)
         rev = ow == -1
         u, v = np.where(rev, v, u), np.where(rev, u, v)
-        keep = np.ones(u.size, dtype=bool)
-        if directed:
-            # osmnx stores a two-way street as u->v and v->u: keep one of the pair
-            idx = np.flatnonzero(ow == 0)
-            lo, hi = np.minimum(u, v), np.maximum(u, v)
-            key_len = np.round(np.nan_to_num(length_a, nan=-1.0), 1)
-            idx = idx[np.lexsort((key_len[idx], hi[idx], lo[idx]))]
-            if idx.size > 1:
-                dup = (
-                    (lo[idx][1:] == lo[idx][:-1])
-                    & (hi[idx][1:] == hi[idx][:-1])
-                    & (key_len[idx][1:] == key_len[idx][:-1])
-                )
-                keep[idx[1:][dup]] = False
+        keep = _twin_arcs(u, v, ow, length_a) if directed else np.ones(u.size, dtype=bool)
         hw_a = np.asarray(hws, dtype=object)
         dr = np.asarray(drive, dtype=bool)
         speed = _speeds(hw_a, np.asarray(maxs, dtype=np.float64), dr, road_speeds(speeds))

@@ -476,6 +476,46 @@ def _read_osm(path: Path, table: dict[str, float]) -> RoadNetwork:
 _GML_NS = "{http://graphml.graphdrawing.org/xmlns}"
 
 
+def _edge_tags(
+    a: Mapping[str, Any], unknown: dict[str, int]
+) -> tuple[str, float, bool, bool] | None:
+    """Class, maxspeed, motor access and grade separation of a graph edge's attributes (a
+    GraphML edge or a networkx edge dict); None for an excluded class. Unknown classes are
+    counted in ``unknown`` and read as ``road``."""
+    raw = a.get("highway")
+    hw = normalize_road_class(raw) if raw is not None else "road"
+    if hw is None:
+        unknown[str(raw)] = unknown.get(str(raw), 0) + 1
+        hw = "road"
+    if hw in EXCLUDED_CLASSES:
+        return None
+    motor = next((a.get(k) for k in _MOTOR_TAGS if a.get(k)), None)
+    return (
+        hw,
+        parse_maxspeed(a.get("maxspeed")),
+        _drive_allowed(a.get("access"), motor),
+        _is_separated(a.get("bridge"), a.get("tunnel"), a.get("covered"), a.get("layer")),
+    )
+
+
+def _twin_arcs(u: np.ndarray, v: np.ndarray, ow: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Mask of the arcs to keep when a directed graph (osmnx) stores a two-way street as
+    ``u->v`` and ``v->u``: one of each such pair (same ends, same length to 0.1 m)."""
+    keep = np.ones(u.size, dtype=bool)
+    idx = np.flatnonzero(ow == 0)
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    key_len = np.round(np.nan_to_num(length, nan=-1.0), 1)
+    idx = idx[np.lexsort((key_len[idx], hi[idx], lo[idx]))]
+    if idx.size > 1:
+        dup = (
+            (lo[idx][1:] == lo[idx][:-1])
+            & (hi[idx][1:] == hi[idx][:-1])
+            & (key_len[idx][1:] == key_len[idx][:-1])
+        )
+        keep[idx[1:][dup]] = False
+    return keep
+
+
 def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
     import xml.etree.ElementTree as ET
 
@@ -545,13 +585,10 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
         s, t = ed.get("source", ""), ed.get("target", "")
         if s not in node_index or t not in node_index:
             continue
-        raw = a.get("highway")
-        hw = normalize_road_class(raw) if raw is not None else "road"
-        if hw is None:
-            unknown[str(raw)] = unknown.get(str(raw), 0) + 1
-            hw = "road"
-        if hw in EXCLUDED_CLASSES:
+        tags = _edge_tags(a, unknown)
+        if tags is None:
             continue
+        hw, maxspeed, drive_ok, separated = tags
         us.append(node_index[s])
         vs.append(node_index[t])
         try:
@@ -559,14 +596,11 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
         except ValueError:
             lengths.append(math.nan)
         hws.append(hw)
-        maxs.append(parse_maxspeed(a.get("maxspeed")))
+        maxs.append(maxspeed)
         code = _oneway_code(a.get("oneway"))
         ows.append(0 if code == -2 else code)
-        motor = next((a.get(k) for k in _MOTOR_TAGS if a.get(k)), None)
-        drive.append(_drive_allowed(a.get("access"), motor))
-        seps.append(
-            _is_separated(a.get("bridge"), a.get("tunnel"), a.get("covered"), a.get("layer"))
-        )
+        drive.append(drive_ok)
+        seps.append(separated)
     if not us:
         raise _no_roads(path, "the GraphML file has no usable edges")
     _warn_unknown(unknown, path, "highway")
@@ -581,22 +615,7 @@ def _read_graphml(path: Path, table: dict[str, float], crs: Any) -> RoadNetwork:
     rev = ow == -1
     u, v = np.where(rev, v, u), np.where(rev, u, v)
     if directed:
-        # osmnx stores a two-way street as u->v and v->u: keep one of the pair
-        two = ow == 0
-        lo, hi = np.minimum(u, v), np.maximum(u, v)
-        key_len = np.round(np.nan_to_num(length, nan=-1.0), 1)
-        idx = np.flatnonzero(two)
-        order = np.lexsort((key_len[idx], hi[idx], lo[idx]))
-        idx = idx[order]
-        dup = np.zeros(idx.size, dtype=bool)
-        if idx.size > 1:
-            dup[1:] = (
-                (lo[idx][1:] == lo[idx][:-1])
-                & (hi[idx][1:] == hi[idx][:-1])
-                & (key_len[idx][1:] == key_len[idx][:-1])
-            )
-        keep = np.ones(u.size, dtype=bool)
-        keep[idx[dup]] = False
+        keep = _twin_arcs(u, v, ow, length)
         u, v, ow = u[keep], v[keep], ow[keep]
         length, ms = length[keep], ms[keep]
         hw_a, dr, sp = hw_a[keep], dr[keep], sp[keep]
