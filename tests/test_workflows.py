@@ -314,12 +314,13 @@ def test_capacity_access_searches_each_facility_once(demo_out: Path) -> None:
     eng, vil, fac = setup.engine, setup.villages, setup.facilities
     searched: list[int] = []
     search = eng.search
+    search_local = eng.search_local
 
-    def counting(mode: str, sets: list, cutoff: float = np.inf) -> tuple:
+    def counting(mode: str, sets: list, cutoff: float, part: str = "cells") -> tuple:
         searched.extend(int(s[0]) for s in sets)
-        return search(mode, sets, cutoff)
+        return search_local(mode, sets, cutoff, part)
 
-    eng.search = counting  # type: ignore[method-assign]
+    eng.search_local = counting  # type: ignore[method-assign]
     acc = capacity_access(eng, vil, fac, opts)
     assert len(searched) == len(set(searched)) > 0
     assert {"beds", "doctors"} <= set(acc["capacity"])

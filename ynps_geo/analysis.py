@@ -636,7 +636,7 @@ class CountySearches:
         for g in s.facilities:
             if (mode, g) not in self._road:
                 d = self.results[(mode, g)][0]
-                self._road[(mode, g)] = engine.village_values(engine.road_part(mode, d))
+                self._road[(mode, g)] = engine.road_part_at(mode, d, engine.village_nodes(mode))
             parts.append(self._road[(mode, g)])
             dists.append(engine.village_values(self.results[(mode, g)][0]))
         k = np.argmax(np.stack(dists), axis=0)
@@ -864,11 +864,8 @@ def capacity_access(
         values = pd.to_numeric(fac[cap], errors="coerce").to_numpy(float)
         plan[cap] = (match, np.nonzero(match & np.isfinite(values))[0])
     rows = np.unique(np.concatenate([k for _, k in plan.values()])) if plan else np.zeros(0, int)
-    minutes = np.full((len(vil), len(rows)), np.inf)  # village x searched facility
-    for start in range(0, len(rows), 16):  # bounded memory: 16 searches at a time
-        chunk = rows[start : start + 16]
-        dist, _ = engine.search(options.access_mode, [np.array([i]) for i in chunk], cutoff_s)
-        minutes[:, start : start + len(chunk)] = engine.village_values(dist).T / 60.0
+    # village x searched facility; bounded searches cost what they reach
+    minutes = engine.village_matrix(options.access_mode, rows, cutoff_s).T / 60.0
     for cap, (match, known) in plan.items():
         sub = fac.iloc[np.nonzero(match)[0]]
         full = np.full((len(vil), len(sub)), np.inf)

@@ -721,11 +721,7 @@ def travel_times(
     scale = 1000.0 if mode == "distance" else 60.0
     limit = np.inf if cutoff is None else float(cutoff) * scale
     rows = np.arange(len(setup.facilities))
-    values = np.full((len(o_pts), len(rows)), np.inf)
-    for start in range(0, len(rows), 16):  # bounded memory: 16 searches at a time
-        chunk = rows[start : start + 16]
-        dist, _ = setup.engine.search(mode, [np.array([i]) for i in chunk], limit)
-        values[:, start : start + len(chunk)] = setup.engine.village_values(dist).T / scale
+    values = setup.engine.village_matrix(mode, rows, limit).T / scale
     column = "km" if mode == "distance" else "minutes"
     o_ids = o_pts["point_id"].to_numpy(dtype=object)
     d_ids = setup.facilities["facility_id"].to_numpy(dtype=object)

@@ -144,6 +144,7 @@ class TravelEngine:
     _graphs: dict[str, CSR] = field(default_factory=dict)
     _road_nodes: dict[str, np.ndarray] = field(default_factory=dict)
     _grid_cache: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
+    _transposed: dict[str, CSR] = field(default_factory=dict)
     _graphs_key: tuple[object, ...] = ()
     _access: Access | None = None
     _road_xy: tuple[np.ndarray, np.ndarray] | None = None
@@ -613,6 +614,7 @@ class TravelEngine:
             self._graphs.clear()
             self._road_nodes.clear()
             self._grid_cache.clear()
+            self._transposed.clear()
             self._access = None
             self._graphs_key = key
         if mode not in self._graphs:
@@ -692,17 +694,147 @@ class TravelEngine:
         indptr, indices, weights = self.graph(mode)
         first = len(indptr) - 1 - len(self.facilities)
         sets = [np.asarray(s, dtype=np.int64) + first for s in facility_sets]
-        dist, nearest_pos = kernels.multi_source_dijkstra_many(
-            indptr, indices, weights, sets, cutoff
-        )
+        # the engine built this graph itself: no need to validate it again per search
+        dist, nearest_pos = kernels._many(indptr, indices, weights, sets, cutoff, len(indptr) - 1)
         for i, s in enumerate(facility_sets):
             # position in the set -> facility row; -1 (unreached) picks the appended -1
             lut = np.append(np.asarray(s, dtype=np.int64), -1)
             nearest_pos[i] = lut[nearest_pos[i]]
         return dist, nearest_pos
 
+    def search_local(
+        self,
+        mode: str,
+        facility_sets: Sequence[np.ndarray],
+        cutoff: float,
+        part: str = "cells",
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bounded searches whose cost follows what they reach: the reached cells (or
+        villages) of each facility set, as compressed rows.
+
+        Equal to :meth:`search` with the same ``cutoff`` restricted to the reached entries
+        (the same arithmetic), but a search touching a thousand nodes costs a thousand nodes,
+        not the size of the graph: this is the search for per-facility isochrones and
+        catchments. The sets run on numba's threads.
+
+        Parameters
+        ----------
+        mode : {"walk", "drive", "distance"}
+        facility_sets : sequence of int arrays
+            Facility row positions, one array per set.
+        cutoff : float
+            Inclusive cost limit (finite).
+        part : {"cells", "villages"}
+            Which nodes to report: grid cells (flat cell index) or villages (row position).
+
+        Returns
+        -------
+        rowptr : (k + 1,) int64
+            Set ``j``'s entries are ``[rowptr[j], rowptr[j + 1])``.
+        index : int64
+            Flat cell index or village position of each entry.
+        dist : float64
+            Cost of each entry (seconds or metres).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        import numba
+
+        from ynps_geo._kernels.local import local_searches
+
+        indptr, indices, weights = self.graph(mode)
+        n = len(indptr) - 1
+        first = n - len(self.facilities)
+        if part == "cells":
+            lo, hi = 0, self.grid.size
+        elif part == "villages":
+            lo = first - len(self.villages)
+            hi = first
+        else:
+            msg = f"part must be 'cells' or 'villages', got {part!r}"
+            raise ValidationError(msg)
+        sets = [np.asarray(s, dtype=np.int64) + first for s in facility_sets]
+        k = len(sets)
+        threads = max(1, min(numba.get_num_threads(), k))
+        bounds = np.linspace(0, k, threads + 1).astype(int)
+
+        def run(a: int, b: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            chunk = sets[a:b]
+            offs = np.zeros(len(chunk) + 1, dtype=np.int64)
+            offs[1:] = np.cumsum([len(c) for c in chunk])
+            flat = np.concatenate(chunk) if chunk else np.zeros(0, dtype=np.int64)
+            return local_searches(indptr, indices, weights, flat, offs, float(cutoff), lo, hi)
+
+        if threads == 1:
+            parts = [run(0, k)]
+        else:
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(run, bounds[:-1], bounds[1:]))
+        rowptr = np.zeros(k + 1, dtype=np.int64)
+        done = 0
+        for (rp, _, _), a in zip(parts, bounds[:-1], strict=True):
+            counts = np.diff(rp)
+            rowptr[a + 1 : a + 1 + len(counts)] = done + np.cumsum(counts)
+            done += int(rp[-1])
+        index = np.concatenate([p[1] for p in parts]) - lo
+        dist = np.concatenate([p[2] for p in parts])
+        return rowptr, index, dist
+
+    def village_matrix(self, mode: str, facility_rows: np.ndarray, cutoff: float) -> np.ndarray:
+        """Cost from every village to each facility within ``cutoff``: ``(k, n_villages)``,
+        ``inf`` beyond it (bounded searches, :meth:`search_local`)."""
+        rows = np.asarray(facility_rows, dtype=np.int64)
+        rowptr, index, dist = self.search_local(
+            mode, [rows[i : i + 1] for i in range(len(rows))], cutoff, part="villages"
+        )
+        out = np.full((len(rows), len(self.villages)), np.inf)
+        which = np.repeat(np.arange(len(rows)), np.diff(rowptr))
+        out[which, index] = dist
+        return out
+
+    def road_part_at(self, mode: str, dist: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+        """Cost spent on road-network edges along the shortest trip of each of ``nodes``.
+
+        The trip is traced back from the node along the shortest-path tree of the search
+        (an edge ``a -> b`` of the search is on it when ``dist[a] + w == dist[b]``, which
+        holds exactly because the kernel computed ``dist[b]`` that way; between several,
+        the first in the graph's order). An edge joining two road nodes (of any layer) is
+        road; the rest of the trip is off-road walking (terrain and the legs to and from the
+        road).
+
+        Parameters
+        ----------
+        mode : str
+            The mode the distances were searched in.
+        dist : (n_nodes,) float array
+            One row of :meth:`search`'s ``dist``.
+        nodes : int array
+            Node ids (e.g. the villages', see :meth:`village_nodes`).
+
+        Returns
+        -------
+        float64 array like ``nodes``
+            Road cost per node (0 where the trip uses no road; ``nan`` where unreached).
+        """
+        from ynps_geo._kernels.local import road_cost_at, transpose
+
+        self.graph(mode)
+        if mode not in self._transposed:
+            self._transposed[mode] = transpose(*self._graphs[mode])
+        tptr, tind, tw = self._transposed[mode]
+        return road_cost_at(
+            tptr,
+            tind,
+            tw,
+            np.ascontiguousarray(dist, dtype=np.float64),
+            self._road_nodes[mode],
+            np.ascontiguousarray(nodes, dtype=np.int64),
+        )
+
     def road_part(self, mode: str, dist: np.ndarray) -> np.ndarray:
-        """Cost spent on road-network edges along each node's shortest trip.
+        """Cost spent on road-network edges along each node's shortest trip, for every node.
+
+        Vectorised over the whole graph (:meth:`road_part_at` traces only the nodes asked).
 
         The shortest-path tree is recovered from the distances (an edge ``a -> b`` of the
         search is a tree edge when ``dist[a] + w == dist[b]``, which holds exactly because the
@@ -771,6 +903,12 @@ class TravelEngine:
             anc = nxt
         acc[~np.isfinite(dist)] = np.nan
         return acc
+
+    def village_nodes(self, mode: str) -> np.ndarray:
+        """Node ids of the villages in ``mode``'s graph."""
+        n = len(self.graph(mode)[0]) - 1
+        a = n - len(self.facilities) - len(self.villages)
+        return np.arange(a, a + len(self.villages), dtype=np.int64)
 
     def village_values(self, arr: np.ndarray) -> np.ndarray:
         """Columns of ``arr`` (k, n_nodes) at the village nodes."""

@@ -67,8 +67,9 @@ def facility_isochrones(
 ) -> list[tuple[int, Any, float]]:
     """One isochrone per facility: the area from which it is reached within ``threshold``.
 
-    Each facility is searched alone with a cutoff at the threshold (so the search stays
-    local), 16 at a time in parallel; each polygon is traced on the window of cells reached.
+    Each facility is searched alone with a cutoff at the threshold by bounded searches
+    (:meth:`TravelEngine.search_local`: each costs the cells it reaches, not the county);
+    each polygon is traced on the window of cells reached.
 
     Parameters
     ----------
@@ -88,38 +89,43 @@ def facility_isochrones(
     -------
     list of (facility_row, geometry in the grid CRS, population inside)
     """
+    from shapely.geometry import Polygon
 
     grid = engine.grid
     out: list[tuple[int, Any, float]] = []
     cutoff = threshold / scale
     rows = np.asarray(facility_rows, dtype=np.int64)
-    for start in range(0, len(rows), 16):
-        chunk = rows[start : start + 16]
-        dist, _ = engine.search(mode, [np.array([r]) for r in chunk], cutoff * (1 + 1e-9))
-        cells = engine.cell_values(dist) * scale
-        for k, r in enumerate(chunk):
-            c = cells[k]
-            ok = np.isfinite(c)
-            pop = float("nan")
-            if people_cell is not None and people_pop is not None:
-                vals = c.ravel()[np.maximum(people_cell, 0)]
-                hit = (people_cell >= 0) & (vals <= threshold * (1 + 1e-9))
-                pop = float(people_pop[hit].sum())
-            if not ok.any():
-                from shapely.geometry import Polygon
-
-                out.append((int(r), Polygon(), pop))
-                continue
-            rr = np.nonzero(ok.any(axis=1))[0]
-            cc = np.nonzero(ok.any(axis=0))[0]
-            r0, r1, c0, c1 = rr[0], rr[-1] + 1, cc[0], cc[-1] + 1
-            sub = GridSpec(
-                grid.epsg,
-                grid.x0 + c0 * grid.res,
-                grid.y0 - r0 * grid.res,
-                grid.res,
-                int(c1 - c0),
-                int(r1 - r0),
-            )
-            out.append((int(r), isochrone_geometry(c[r0:r1, c0:c1], threshold, sub), pop))
+    rowptr, cell, dist = engine.search_local(
+        mode, [rows[i : i + 1] for i in range(len(rows))], cutoff * (1 + 1e-9)
+    )
+    # people per grid cell, to count the people inside each isochrone
+    pop_cells: np.ndarray | None = None
+    if people_cell is not None and people_pop is not None:
+        ok = people_cell >= 0
+        pop_cells = np.bincount(
+            people_cell[ok], weights=np.asarray(people_pop, float)[ok], minlength=grid.size
+        )
+    for k, r in enumerate(rows):
+        c_idx = cell[rowptr[k] : rowptr[k + 1]]
+        c_val = dist[rowptr[k] : rowptr[k + 1]] * scale
+        inside = c_val <= threshold * (1 + 1e-9)
+        pop = float("nan")
+        if pop_cells is not None:
+            pop = float(pop_cells[c_idx[inside]].sum())
+        if not len(c_idx):
+            out.append((int(r), Polygon(), pop))
+            continue
+        rr, cc = np.divmod(c_idx, grid.width)
+        r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
+        window = np.full((int(r1 - r0), int(c1 - c0)), np.inf)
+        window[rr - r0, cc - c0] = c_val
+        sub = GridSpec(
+            grid.epsg,
+            grid.x0 + c0 * grid.res,
+            grid.y0 - r0 * grid.res,
+            grid.res,
+            int(c1 - c0),
+            int(r1 - r0),
+        )
+        out.append((int(r), isochrone_geometry(window, threshold, sub), pop))
     return out

@@ -613,8 +613,8 @@ def coverage_matrix(
         sel = np.isin(st, [s for s in set(st) if standard.mode_for(s) == mode])
         for start in range(0, len(rows), chunk_size):
             chunk = rows[start : start + chunk_size]
-            dist, _ = engine.search(mode, [np.array([k]) for k in chunk], cutoff)
-            vals = engine.village_values(dist).T * scale  # (n_villages, len(chunk))
+            # bounded searches: each costs what it reaches, not the whole graph
+            vals = engine.village_matrix(mode, chunk, cutoff).T * scale
             out[sel, start : start + len(chunk)] = covered(vals[sel], standard.limit)
     return out
 

@@ -1,0 +1,194 @@
+"""Bounded searches whose cost follows what they reach, and shortest-path trace-back.
+
+:func:`local_searches` runs one multi-source Dijkstra per source set with a cutoff, reusing
+one distance array across the sets: only the nodes a search touched are reset afterwards,
+so a search that reaches a thousand nodes costs a thousand nodes, not the size of the
+graph (the dense kernels allocate and fill ``(k, n)`` arrays). It returns the reached nodes
+of a node range only (the grid cells for an isochrone, the villages for a travel-time
+matrix), as compressed rows. The arithmetic is the heap kernel's
+(:func:`ynps_geo._kernels.dijkstra.msd_into`): every distance is ``d(u) + w`` of its best
+settled predecessor, so results equal the dense search bit for bit.
+
+:func:`transpose` and :func:`road_cost_at` recover, for a few target nodes, the part of
+their shortest trip spent on road edges by walking the shortest-path tree back from each
+target, instead of building the whole tree.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ._heap import ensure_capacity, new_heap, pop_fix, push
+
+
+@nb.njit(cache=True, nogil=True)
+def local_searches(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    flat: np.ndarray,
+    offsets: np.ndarray,
+    cutoff: float,
+    lo: int,
+    hi: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One bounded search per source set; the reached nodes in ``[lo, hi)`` of each.
+
+    Set ``j`` is ``flat[offsets[j]:offsets[j + 1]]``. A node is reached when its cost is
+    ``<= cutoff``.
+
+    Returns
+    -------
+    rowptr : (k + 1,) int64
+        Set ``j``'s reached nodes are ``nodes[rowptr[j]:rowptr[j + 1]]``, in the order they
+        were settled (increasing cost).
+    nodes : int64
+    dist : float64
+    """
+    n = indptr.shape[0] - 1
+    k = offsets.shape[0] - 1
+    dist = np.full(n, np.inf, dtype=np.float64)
+    touched = np.empty(1024, dtype=np.int64)
+    out_nodes = np.empty(4096, dtype=np.int64)
+    out_dist = np.empty(4096, dtype=np.float64)
+    rowptr = np.zeros(k + 1, dtype=np.int64)
+    cnt = 0
+    h = new_heap()
+    for j in range(k):
+        nt = 0
+        size = 0
+        for i in range(offsets[j], offsets[j + 1]):
+            s = flat[i]
+            if dist[s] == 0.0:
+                continue
+            if nt == touched.shape[0]:
+                grown = np.empty(2 * nt, dtype=np.int64)
+                grown[:nt] = touched
+                touched = grown
+            touched[nt] = s
+            nt += 1
+            dist[s] = 0.0
+            h = ensure_capacity(h, size)
+            push(h, size, 0.0, s)
+            size += 1
+        while size > 0:
+            du = h[0]
+            u = np.int64(h[1])
+            size -= 1
+            pop_fix(h, size)
+            if du > dist[u]:
+                continue
+            if lo <= u < hi:
+                if cnt == out_nodes.shape[0]:
+                    gn = np.empty(2 * cnt, dtype=np.int64)
+                    gd = np.empty(2 * cnt, dtype=np.float64)
+                    gn[:cnt] = out_nodes
+                    gd[:cnt] = out_dist
+                    out_nodes = gn
+                    out_dist = gd
+                out_nodes[cnt] = u
+                out_dist[cnt] = du
+                cnt += 1
+            for e in range(indptr[u], indptr[u + 1]):
+                v = indices[e]
+                nd = du + weights[e]
+                if nd < dist[v] and nd <= cutoff:
+                    if dist[v] == np.inf:
+                        if nt == touched.shape[0]:
+                            grown = np.empty(2 * nt, dtype=np.int64)
+                            grown[:nt] = touched
+                            touched = grown
+                        touched[nt] = v
+                        nt += 1
+                    dist[v] = nd
+                    h = ensure_capacity(h, size)
+                    push(h, size, nd, v)
+                    size += 1
+        for i in range(nt):
+            dist[touched[i]] = np.inf
+        rowptr[j + 1] = cnt
+    return rowptr, out_nodes[:cnt].copy(), out_dist[:cnt].copy()
+
+
+@nb.njit(cache=True)
+def transpose(
+    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CSR graph with every edge reversed (a counting sort; rows keep source order)."""
+    n = indptr.shape[0] - 1
+    m = indices.shape[0]
+    tptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        tptr[indices[e] + 1] += 1
+    for i in range(n):
+        tptr[i + 1] += tptr[i]
+    pos = tptr[:-1].copy()
+    tind = np.empty(m, dtype=np.int64)
+    tw = np.empty(m, dtype=np.float64)
+    for u in range(n):
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            p = pos[v]
+            tind[p] = u
+            tw[p] = weights[e]
+            pos[v] = p + 1
+    return tptr, tind, tw
+
+
+@nb.njit(cache=True)
+def road_cost_at(
+    tptr: np.ndarray,
+    tind: np.ndarray,
+    tw: np.ndarray,
+    dist: np.ndarray,
+    is_road: np.ndarray,
+    targets: np.ndarray,
+) -> np.ndarray:
+    """Cost on road edges along each target's shortest trip, traced back to its source.
+
+    ``tptr, tind, tw`` is the transpose (:func:`transpose`) of the searched graph, so row
+    ``b`` lists the edges ``a -> b`` of the search. The predecessor of ``b`` is the first
+    ``a`` (smallest id) with ``dist[a] + w == dist[b]`` and ``dist[a] < dist[b]``, which is
+    exactly how the search computed ``dist[b]``; a node reached only through zero-cost edges
+    takes such an edge to a node not yet on its trace. An edge between two road nodes counts
+    as road. ``nan`` for unreached targets.
+    """
+    n = tptr.shape[0] - 1
+    out = np.zeros(targets.shape[0], dtype=np.float64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    for t in range(targets.shape[0]):
+        b = targets[t]
+        if not dist[b] < np.inf:
+            out[t] = np.nan
+            continue
+        total = 0.0
+        stamp[b] = t
+        steps = 0
+        while dist[b] > 0.0 and steps <= n:
+            steps += 1
+            db = dist[b]
+            pred = -1
+            pw = 0.0
+            for e in range(tptr[b], tptr[b + 1]):
+                a = tind[e]
+                da = dist[a]
+                if da < db and da + tw[e] == db:
+                    pred = a
+                    pw = tw[e]
+                    break
+            if pred < 0:
+                for e in range(tptr[b], tptr[b + 1]):
+                    a = tind[e]
+                    if dist[a] == db and tw[e] == 0.0 and stamp[a] != t:
+                        pred = a
+                        pw = 0.0
+                        break
+            if pred < 0:
+                break  # a source at zero cost or a tie loop: nothing more to add
+            if is_road[b] and is_road[pred]:
+                total += pw
+            stamp[pred] = t
+            b = pred
+        out[t] = total
+    return out
