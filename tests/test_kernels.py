@@ -485,3 +485,64 @@ def test_buckets_chunked_bucket_and_partitions() -> None:
         np.testing.assert_array_equal(dist, dh)
         np.testing.assert_array_equal(nearest, nh)
     assert nh[17] == 1 and nh[1] == 0  # duplicates: the first position
+
+
+DELTA = 3
+
+
+@settings(max_examples=80, deadline=None)
+@given(positive_graphs(), st.sampled_from([np.inf, 0.0, 1.0, 3.5, 7.25]))
+def test_delta_stepping_equals_heap(g, cutoff) -> None:
+    """Δ-stepping (label correcting on (distance, source position)) equals the heap bit for
+    bit on positive weights, ties included, and scipy's distances."""
+    n, a, b, w, sources = g
+    indptr, indices, weights = to_csr(n, a, b, w)
+    src = sources.astype(np.int64)
+    dh, nh = _dij.multi_source_dijkstra(indptr, indices, weights, src, cutoff, HEAP)
+    dd, nd = _dij.multi_source_dijkstra(indptr, indices, weights, src, cutoff, DELTA)
+    np.testing.assert_array_equal(dd, dh)
+    np.testing.assert_array_equal(nd, nh)
+    check_against_scipy(n, a, b, w, sources, cutoff)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2**31),
+    st.sampled_from([1.0, 1e4, 1e13]),
+    st.integers(3, 400),
+)
+def test_delta_stepping_wide_weights_match_heap(seed: int, spread: float, n: int) -> None:
+    """Weights from 1e-4 to ``spread`` times larger (the engine's mix of road pieces and
+    cliff crossings): entries beyond the bucket ring are parked and filed again."""
+    from ynps_geo._kernels.delta import msd_delta_into
+
+    rng = np.random.default_rng(seed)
+    m = 4 * n
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    w = 1e-4 * np.exp(rng.uniform(0.0, np.log(spread) + 1e-9, m))
+    indptr, indices, weights = to_csr(n, a, b, w)
+    src = rng.choice(n, 3, replace=False).astype(np.int64)
+    for delta in (1e-3, 0.5, 50.0):
+        dist = np.full(n, np.inf)
+        nearest = np.full(n, -1, dtype=np.int64)
+        msd_delta_into(indptr, indices, weights, src, np.inf, dist, nearest, delta)
+        dh, nh = _dij.multi_source_dijkstra(indptr, indices, weights, src, np.inf, HEAP)
+        np.testing.assert_array_equal(dist, dh)
+        np.testing.assert_array_equal(nearest, nh)
+
+
+def test_engine_graphs_take_delta_stepping() -> None:
+    """A large graph whose weights span 1e-4 to 1e9 (buckets cannot apply) is searched by
+    Δ-stepping in automatic mode, with the heap's results."""
+    rng = np.random.default_rng(5)
+    n = _dij.BUCKET_MIN_NODES + 10
+    a = np.arange(n - 1)
+    w = rng.choice([1e-4, 60.0, 120.0, 1e9], n - 1)
+    a, b, w = np.r_[a, a + 1], np.r_[a + 1, a], np.r_[w, w]
+    indptr, indices, weights = to_csr(n, a, b, w)
+    assert _dij.plan(indptr, weights, 0)[1] == -1
+    src = np.array([0, n // 2], dtype=np.int64)
+    dist, nearest = kernels.multi_source_dijkstra(indptr, indices, weights, src)
+    dh, nh = _dij.multi_source_dijkstra(indptr, indices, weights, src, np.inf, HEAP)
+    np.testing.assert_array_equal(dist, dh)
+    np.testing.assert_array_equal(nearest, nh)
