@@ -6,7 +6,9 @@
 one-line :class:`~ynps_geo.errors.ConfigError` naming the key, the value and the fix.
 :func:`config_schema` gives a JSON Schema of the whole config that editors (VS Code's YAML
 extension: ``# yaml-language-server: $schema=ynps-geo.schema.json``) use to complete and check
-keys as they are typed; ``ynps-geo config-schema`` prints it.
+keys as they are typed; ``ynps-geo config-schema`` prints it. The code reads the checked
+values as one :class:`ynps_geo.options.Options` (a typed attribute per key, with its default);
+a test keeps the model's keys and the attributes the same.
 
 Ranges (inclusive unless said):
 
