@@ -692,4 +692,4 @@ def test_config_key_report_templates(demo: tuple[AnalysisResult, Path]) -> None:
     (out / "data" / "tpl").mkdir(exist_ok=True)
     good = out / "data" / "good_templates.yaml"
     good.write_text(cfg_text + "\nreport_templates: tpl\n", encoding="utf-8")
-    assert load_config(good).options["report_templates"] == "tpl"
+    assert load_config(good).opts.report_templates == "tpl"

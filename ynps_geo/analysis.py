@@ -23,6 +23,7 @@ from ynps_geo.coverage import covered
 from ynps_geo.errors import ValidationError
 from ynps_geo.model.grid import GridSpec
 from ynps_geo.model.standards import PlanStandard
+from ynps_geo.options import Options  # the analysis' options (here for older imports)
 
 log = logging.getLogger(__name__)
 
@@ -51,55 +52,6 @@ class Inputs:
     population_path: Path | None = None
     barriers: Any | None = None
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Options:
-    """Numerical options of an analysis (defaults from :mod:`ynps_geo.settings`)."""
-
-    resolution_m: float = field(default_factory=lambda: settings.raster_resolution_m)
-    margin_m: float = field(default_factory=lambda: settings.analysis_margin_m)
-    connectivity: int = 16  # why: benchmarks/bench_connectivity.py
-    walking_speed_kmh: float = field(default_factory=lambda: settings.walking_speed_kmh)
-    offroad_factor: float = field(default_factory=lambda: settings.offroad_speed_factor)
-    isochrones: bool = True
-    facility_isochrones: str = "walk"  # "none", "walk" (walking standards only) or "all"
-    access: bool = True
-    max_slope_deg: float | None = None
-    access_threshold_min: float = 30.0
-    access_mode: str = "drive"
-    access_zones: tuple[tuple[float, float], ...] = ((10.0, 1.0), (20.0, 0.68), (30.0, 0.22))
-    #: keep each standard's travel-time surface (float32 cells inside the county) for
-    #: ``travel_time_<standard>.tif`` and ``Result.travel_time_raster``
-    surfaces: bool = True
-    #: progress bars (tqdm.auto) over counties, searches and facility isochrones: True, False,
-    #: or None for "on an interactive terminal" (``ynps-geo -q`` silences them all)
-    progress: bool | None = None
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> Options:
-        """Options from an :class:`~ynps_geo.config.AnalysisConfig`'s option keys."""
-        o = cls()
-        floats = (
-            "resolution_m",
-            "margin_m",
-            "walking_speed_kmh",
-            "offroad_factor",
-            "max_slope_deg",
-            "access_threshold_min",
-        )
-        for key in floats:
-            if key in cfg.options:
-                setattr(o, key, float(cfg.options[key]))
-        if "connectivity" in cfg.options:
-            o.connectivity = int(cfg.options["connectivity"])
-        if "facility_isochrones" in cfg.options:
-            o.facility_isochrones = str(cfg.options["facility_isochrones"])
-        if "surfaces" in cfg.options:
-            o.surfaces = bool(cfg.options["surfaces"])
-        if cfg.options.get("progress") is not None:
-            o.progress = bool(cfg.options["progress"])
-        return o
 
 
 @dataclass

@@ -380,9 +380,10 @@ def _config(
     kwargs: Mapping[str, Any],
 ) -> Any:
     """An :class:`~ynps_geo.config.AnalysisConfig` whose layer entries hold the objects."""
-    from ynps_geo.config import AnalysisConfig, check_options
+    from ynps_geo.config import AnalysisConfig
     from ynps_geo.io.memory import describe_object, is_raster_object, raster_to_file
     from ynps_geo.model.standards import load_standards
+    from ynps_geo.options import Options
 
     source = Path.cwd() / "ynps_geo.analyze()"
     extra = frozenset({"standards_file", "standards_overrides", "progress"})
@@ -390,8 +391,7 @@ def _config(
     sfile = options.pop("standards_file", None)
     overrides = list(options.pop("standards_overrides", None) or [])
     progress = options.pop("progress", True)
-    options = check_options(options, source)
-    options["progress"] = progress
+    opts = Options.from_keys(options, source, progress=progress)
     v_spec = (
         _spec(villages, "villages", own["villages"], shared, source)
         if villages is not None
@@ -448,7 +448,7 @@ def _config(
         standards=std_list,
         standards_file=sfile_path,
         standards_overrides=overrides,
-        options=options,
+        opts=opts,
         raw={
             "_text": _call_text(
                 name or "ynps_geo.analyze",
@@ -562,21 +562,17 @@ def _engine_for(
     boundary: Any,
     options: Mapping[str, Any],
     folder: Path,
+    source: Path,
 ) -> Any:
     """A county engine over the origins' and destinations' area (the analysis' own)."""
     import geopandas as gpd
     from shapely.geometry import MultiPoint
 
-    from ynps_geo.analysis import Inputs, Options, build_county_engine
+    from ynps_geo.analysis import Inputs, build_county_engine
     from ynps_geo.io.memory import as_road_network, is_raster_object, raster_to_file
+    from ynps_geo.options import Options
 
-    class _Cfg:
-        pass
-
-    cfg = _Cfg()
-    cfg.options = dict(options)  # type: ignore[attr-defined]
-    opts = Options.from_config(cfg)
-    opts.progress = False
+    opts = Options.from_keys(options, source, progress=False)
     if boundary is None:
         pts = list(origins.geometry) + list(destinations.geometry)
         geom = MultiPoint(pts).convex_hull.buffer(1e-4)
@@ -590,9 +586,9 @@ def _engine_for(
         if isinstance(roads, str | Path):
             from ynps_geo.io.osm import read_roads
 
-            net = read_roads(roads, speeds=options.get("speeds"))
+            net = read_roads(roads, speeds=opts.speeds)
         else:
-            net = as_road_network(roads, speeds=options.get("speeds"))
+            net = as_road_network(roads, speeds=opts.speeds)
     dem_path = None
     if dem is not None:
         dem_path = (
@@ -717,6 +713,7 @@ def travel_times(
             boundary=boundary,
             options=eng_opts,
             folder=Path(tmp),
+            source=source,
         )
     scale = 1000.0 if mode == "distance" else 60.0
     limit = np.inf if cutoff is None else float(cutoff) * scale

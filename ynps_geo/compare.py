@@ -190,7 +190,7 @@ def run_manifest(cfg: AnalysisConfig, standards: Sequence[PlanStandard]) -> dict
     inputs["facilities"] = [_fingerprint(f) for f in cfg.facilities]
     options = {
         k: v
-        for k, v in cfg.options.items()
+        for k, v in cfg.opts.as_config().items()
         if k not in ("jobs", "counties", "language", "facility_isochrones")
     }
     defaults = {k: getattr(settings, k) for k in settings.ANALYSIS_DEFAULTS}

@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -19,28 +20,11 @@ from ynps_geo.config_model import check_options
 from ynps_geo.errors import ConfigError, DataSourceError
 from ynps_geo.io.postgis import POSTGIS_KEYS, check_layer_spec, layer_label, spec_is_postgis
 from ynps_geo.io.vector import FACILITY_KEYS, VILLAGE_KEYS
+from ynps_geo.options import Options
 
-#: numerical and reporting options, passed on to the analysis as ``AnalysisConfig.options``
-OPTION_KEYS: tuple[str, ...] = (
-    "speeds",
-    "walking_speed_kmh",
-    "offroad_factor",
-    "resolution_m",
-    "margin_m",
-    "connectivity",
-    "outside_facilities",
-    "groups",
-    "language",
-    "report_templates",
-    "pilot_counties",
-    "prefecture",
-    "facility_isochrones",
-    "access_threshold_min",
-    "max_slope_deg",
-    "jobs",
-    "counties",
-    "surfaces",
-)
+#: the option keys of a config (every attribute of :class:`~ynps_geo.options.Options` a
+#: config may set), read into ``AnalysisConfig.opts``
+OPTION_KEYS: tuple[str, ...] = Options.config_keys()
 TOP_KEYS = {
     "name",
     "boundary",
@@ -93,6 +77,8 @@ class AnalysisConfig:
     """A validated analysis configuration with absolute paths.
 
     Attributes mirror the YAML keys; layer specs are plain dicts whose ``path`` is absolute.
+    The option keys (``margin_m``, ``language``, ``jobs``...) are read into ``opts``, one
+    typed :class:`~ynps_geo.options.Options`.
     """
 
     source: Path
@@ -106,9 +92,14 @@ class AnalysisConfig:
     standards: list[str] | None
     standards_file: Path | None = None
     standards_overrides: list[dict[str, Any]] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)
+    opts: Options = field(default_factory=Options)
     raw: dict[str, Any] = field(default_factory=dict)
     barriers: dict[str, Any] | None = None
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The option keys the config sets, as written (read-only; the code reads ``opts``)."""
+        return MappingProxyType(self.opts.as_config())
 
     @property
     def base_dir(self) -> Path:
@@ -217,9 +208,9 @@ def load_config(path: str | Path) -> AnalysisConfig:
         msg = f"{source}: 'standards_overrides' must be a list of {{id: ..., threshold: ...}}"
         raise ConfigError(msg)
     # every option's type and range (config_model), before any data is read
-    options = check_options({k: data[k] for k in OPTION_KEYS if k in data}, source)
-    tpl = options.get("report_templates")
-    if tpl is not None and not (source.parent / str(tpl)).is_dir():
+    opts = Options.from_keys({k: data[k] for k in OPTION_KEYS if k in data}, source)
+    tpl = opts.report_templates
+    if tpl is not None and not (source.parent / tpl).is_dir():
         msg = (
             f"{source}: 'report_templates' folder {str(tpl)!r} does not exist; fix the path "
             "(relative to the config) or remove the key to use the packaged templates"
@@ -237,7 +228,7 @@ def load_config(path: str | Path) -> AnalysisConfig:
         standards=standards,
         standards_file=sfile,
         standards_overrides=list(overrides),
-        options=options,
+        opts=opts,
         raw=dict(data),
         barriers=_layer(data.get("barriers"), "barriers", source),
     )

@@ -6,7 +6,9 @@
 one-line :class:`~ynps_geo.errors.ConfigError` naming the key, the value and the fix.
 :func:`config_schema` gives a JSON Schema of the whole config that editors (VS Code's YAML
 extension: ``# yaml-language-server: $schema=ynps-geo.schema.json``) use to complete and check
-keys as they are typed; ``ynps-geo config-schema`` prints it.
+keys as they are typed; ``ynps-geo config-schema`` prints it. The code reads the checked
+values as one :class:`ynps_geo.options.Options` (a typed attribute per key, with its default);
+a test keeps the model's keys and the attributes the same.
 
 Ranges (inclusive unless said):
 
@@ -25,6 +27,7 @@ Ranges (inclusive unless said):
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,7 +43,7 @@ OPTION_FIXES: dict[str, str] = {
     "margin_m": "give the margin around each county in metres, a number >= 0 (default 10000)",
     "walking_speed_kmh": "give the walking speed in km/h, a number > 0 (default 5)",
     "offroad_factor": "give the off-road share of walking speed, a number in (0, 1] (default 0.6)",
-    "connectivity": "use 8 (the default) or 16 neighbours",
+    "connectivity": "use 16 (the default) or 8 neighbours",
     "access_threshold_min": "give the 2SFCA catchment in minutes, a number > 0 (default 30)",
     "max_slope_deg": "give the steepest walkable slope in degrees, a number in (0, 90]",
     "jobs": "give the number of worker processes, a whole number >= 1",
@@ -52,11 +55,14 @@ OPTION_FIXES: dict[str, str] = {
     "pilot_counties": "give a list of county or prefecture names",
     "prefecture": "give the prefecture's name as text",
     "counties": "give a county name or a list of them",
+    "surfaces": "use true (the default) or false",
+    "report_templates": "give a folder of report templates, relative to the config file",
 }
 
 
+@functools.lru_cache(maxsize=1)
 def _model() -> Any:
-    """Build the pydantic models (imported lazily: pydantic is needed only here)."""
+    """Build the pydantic models (imported lazily: pydantic is needed only here; built once)."""
     try:
         from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
     except ImportError as err:  # pragma: no cover - a declared dependency
@@ -94,7 +100,7 @@ def _model() -> Any:
             None, description="off-road walking as a share of path speed (default 0.6)"
         )
         connectivity: Literal[8, 16] = Field(
-            None, description="grid neighbours of off-road walking (default 8)"
+            None, description="grid neighbours of off-road walking (default 16)"
         )
         access_threshold_min: num(gt=0, le=600) = Field(
             None, description="2SFCA catchment, minutes (default 30)"

@@ -6,7 +6,7 @@ Thresholds are inclusive: a village at exactly 15:00 minutes is within 15 minute
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -284,7 +284,7 @@ BORDER_COUNTIES: tuple[str, ...] = (
 
 
 def county_groups(
-    counties: Sequence[str], user_groups: dict[str, Sequence[str]] | None = None
+    counties: Sequence[str], user_groups: Mapping[str, Sequence[str]] | None = None
 ) -> dict[str, list[str]]:
     """The reporting groups of STANDARDS.md section 5 that these counties fall in.
 

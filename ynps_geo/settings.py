@@ -1,6 +1,10 @@
 """Module-level settings for ynps_geo.
 
-Change them by assignment, e.g. ``ynps_geo.settings.walking_speed_kmh = 4.5``.
+Change them by assignment, e.g. ``ynps_geo.settings.walking_speed_kmh = 4.5``. The four that
+give an option's default (``walking_speed_kmh``, ``offroad_speed_factor``,
+``raster_resolution_m``, ``analysis_margin_m``) are read when the options are made
+(:class:`ynps_geo.options.Options`, i.e. when a config is read or ``ynps_geo.analyze`` is
+called), so change them before.
 
 Settings
 --------

@@ -57,159 +57,28 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
     """Read every input a config names, all in EPSG:4326.
 
     Villages are assigned to the county polygon that contains them; villages outside every
-    county are reported (a warning with their count) and left out.
+    county are reported (a warning with their count) and left out. Each step below is one
+    function that returns what it read and the notes it has for the report.
     """
-    import geopandas as gpd
-    from shapely.geometry import box
-
-    from ynps_geo.io.postgis import spec_is_postgis
-    from ynps_geo.io.vector import (
-        read_boundaries,
-        read_facilities,
-        read_geometries,
-        read_villages,
-    )
-
-    notes: list[str] = []
-    base = cfg.base_dir
-    villages = read_villages(cfg.villages, base) if cfg.villages else None
-    layers = []
-    for spec in cfg.facilities:
-        f = read_facilities(spec, base)
-        unknown = f.attrs.get("unknown_types") or {}
-        if unknown:
-            total = sum(unknown.values())
-            top = ", ".join(
-                f"{k} ({v})" for k, v in sorted(unknown.items(), key=lambda kv: -kv[1])[:8]
-            )
-            notes.append(f"{f.attrs['source']}: {total} facilities of unknown type left out: {top}")
-        if f.attrs.get("dropped_no_coordinates"):
-            notes.append(
-                f"{f.attrs['source']}: {f.attrs['dropped_no_coordinates']} facility rows without "
-                f"coordinates left out (rows {f.attrs.get('dropped_rows', '?')})"
-            )
-        refined = f.attrs.get("refined_by_name") or {}
-        if refined:
-            notes.append(
-                f"{f.attrs['source']}: {sum(refined.values())} facilities of a coarse category "
-                "were given the finer type their name states (人民医院 -> hospital, 卫生院 -> "
-                "township_health_centre, 养老院 -> elder_care_institution...): "
-                + ", ".join(f"{k} ({v})" for k, v in refined.items())
-            )
-        layers.append(f)
+    villages = _read_villages(cfg)
+    layers, notes = _read_facility_layers(cfg)
     if villages is not None:
         notes += _village_notes(villages)
-    facilities = gpd.GeoDataFrame(
-        pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326"
-    )
-    if facilities["facility_id"].duplicated().any():
-        dup = facilities["facility_id"].duplicated(keep="first")
-        facilities.loc[dup, "facility_id"] = (
-            facilities.loc[dup, "source"].astype(str)
-            + ":"
-            + facilities.loc[dup, "facility_id"].astype(str)
-        )
+    facilities = _merge_facility_layers(layers)
+    counties, more = _read_counties(cfg, villages, facilities)
+    notes += more
     if cfg.boundary:
-        b = cfg.boundary
-        counties = read_boundaries(
-            b if spec_is_postgis(b) else b["path"],
-            crs=b.get("crs"),
-            name_field=b.get("name_field"),
-            layer=b.get("layer"),
-            encoding=b.get("encoding"),
-        )
-        counties, merged = check_counties(counties)
-        notes += merged
-    else:
-        pts = villages.geometry if villages is not None else facilities.geometry
-        hull = pts.union_all().convex_hull.buffer(0.02)
-        if cfg.population:
-            import rasterio
-            from rasterio.warp import transform_bounds
-
-            with rasterio.open(cfg.population["path"]) as src:
-                hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
-        counties = gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
-        notes.append(
-            "no boundary given: the study area is the population raster's extent "
-            "(or the villages' hull)"
-        )
-    from ynps_geo.io.vector import check_within, warn_if_gcj_offset
-
-    if cfg.boundary:
-        for layer in [*layers, *([villages] if villages is not None else [])]:
-            check = warn_if_gcj_offset(layer, counties)
-            if check.get("warned"):
-                notes.append(
-                    f"{layer.attrs.get('source', 'a layer')}: points sit offset against the "
-                    "boundary as GCJ-02 data declared as WGS84 would; check its crs"
-                )
-    margin = float(cfg.options.get("margin_m", Options().margin_m))
-    n_before = len(facilities)
-    facilities = check_within(
-        facilities,
-        counties,
-        what="facilities",
-        margin_m=margin,
-        drop=cfg.options.get("outside_facilities", "keep") == "drop",
-    )
-    if facilities.attrs.get("outside_study_area"):
-        notes.append(
-            f"{facilities.attrs['outside_study_area']} of {n_before} facilities lie beyond "
-            f"the counties and their {margin / 1000:g} km margin "
-            f"({cfg.options.get('outside_facilities', 'keep')})"
-        )
+        notes += _gcj_notes_against_boundary(_point_layers(layers, villages), counties)
+    facilities, more = _facilities_near_counties(facilities, counties, cfg.opts)
+    notes += more
     if villages is not None:
-        joined = gpd.sjoin(
-            villages, counties[["county", "geometry"]], how="left", predicate="within"
-        )
-        joined = joined[~joined.index.duplicated(keep="first")]
-        if "county_left" in joined:
-            joined["county"] = joined["county_right"]
-            joined = joined.drop(columns=["county_left", "county_right"])
-        villages = villages.assign(county=joined["county"].to_numpy())
-        outside = villages["county"].isna()
-        if outside.any():
-            ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
-            msg = (
-                f"{int(outside.sum())} villages lie outside every county boundary and are left "
-                f"out (e.g. {ids}); check their coordinates and CRS"
-            )
-            warnings.warn(msg, DataQualityWarning, stacklevel=2)
-            notes.append(msg)
-            villages = villages[~outside].reset_index(drop=True)
-    roads = None
-    if cfg.roads and not isinstance(cfg.roads["path"], str | Path):
-        from ynps_geo.io.memory import as_road_network
-
-        roads = as_road_network(cfg.roads["path"], speeds=cfg.options.get("speeds"))
-    elif cfg.roads:
-        from ynps_geo.io.osm import read_roads
-
-        r = cfg.roads
-        roads = read_roads(
-            r["path"],
-            class_field=r.get("class_field"),
-            speed_field=r.get("speed_field"),
-            oneway_field=r.get("oneway_field"),
-            layer=r.get("layer"),
-            crs=r.get("crs"),
-            speeds=cfg.options.get("speeds"),
-        )
+        villages, more = _assign_villages(villages, counties)
+        notes += more
+    roads = _read_road_network(cfg)
     if roads is not None:
-        from ynps_geo.io.vector import warn_if_gcj_offset_roads
-
-        for layer in [*layers, *([villages] if villages is not None else [])]:
-            check = warn_if_gcj_offset_roads(layer, roads)
-            if check.get("warned"):
-                notes.append(f"warning: {check['message']}")
-    barriers = None
-    if cfg.barriers:
-        path = cfg.barriers["path"]
-        barriers = read_geometries(
-            path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer")
-        )
-        notes.append(f"barriers from {path.name}: {len(barriers)} features walking cannot cross")
+        notes += _gcj_notes_against_roads(_point_layers(layers, villages), roads)
+    barriers, more = _read_barriers(cfg)
+    notes += more
     return Inputs(
         counties=counties,
         villages=villages,
@@ -220,6 +89,215 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
         notes=notes,
         barriers=barriers,
     )
+
+
+def _point_layers(layers: list[Any], villages: Any) -> list[Any]:
+    """The facility layers and the villages (when given): the layers a CRS check looks at."""
+    return [*layers, *([villages] if villages is not None else [])]
+
+
+def _read_villages(cfg: AnalysisConfig) -> Any:
+    """The config's villages (GeoDataFrame, EPSG:4326), or None when it names none."""
+    from ynps_geo.io.vector import read_villages
+
+    return read_villages(cfg.villages, cfg.base_dir) if cfg.villages else None
+
+
+def _read_facility_layers(cfg: AnalysisConfig) -> tuple[list[Any], list[str]]:
+    """Every facility layer of the config, and the notes of the rows read (one layer each)."""
+    from ynps_geo.io.vector import read_facilities
+
+    layers, notes = [], []
+    for spec in cfg.facilities:
+        f = read_facilities(spec, cfg.base_dir)
+        notes += _facility_notes(f)
+        layers.append(f)
+    return layers, notes
+
+
+def _facility_notes(f: Any) -> list[str]:
+    """Report notes of one facility layer: rows of unknown type or without coordinates left
+    out, rows given the finer type their name states."""
+    notes = []
+    unknown = f.attrs.get("unknown_types") or {}
+    if unknown:
+        total = sum(unknown.values())
+        top = ", ".join(f"{k} ({v})" for k, v in sorted(unknown.items(), key=lambda kv: -kv[1])[:8])
+        notes.append(f"{f.attrs['source']}: {total} facilities of unknown type left out: {top}")
+    if f.attrs.get("dropped_no_coordinates"):
+        notes.append(
+            f"{f.attrs['source']}: {f.attrs['dropped_no_coordinates']} facility rows without "
+            f"coordinates left out (rows {f.attrs.get('dropped_rows', '?')})"
+        )
+    refined = f.attrs.get("refined_by_name") or {}
+    if refined:
+        notes.append(
+            f"{f.attrs['source']}: {sum(refined.values())} facilities of a coarse category "
+            "were given the finer type their name states (人民医院 -> hospital, 卫生院 -> "
+            "township_health_centre, 养老院 -> elder_care_institution...): "
+            + ", ".join(f"{k} ({v})" for k, v in refined.items())
+        )
+    return notes
+
+
+def _merge_facility_layers(layers: list[Any]) -> Any:
+    """The facility layers as one GeoDataFrame; an id seen before is prefixed by its source."""
+    import geopandas as gpd
+
+    facilities = gpd.GeoDataFrame(
+        pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326"
+    )
+    if facilities["facility_id"].duplicated().any():
+        dup = facilities["facility_id"].duplicated(keep="first")
+        facilities.loc[dup, "facility_id"] = (
+            facilities.loc[dup, "source"].astype(str)
+            + ":"
+            + facilities.loc[dup, "facility_id"].astype(str)
+        )
+    return facilities
+
+
+def _read_counties(cfg: AnalysisConfig, villages: Any, facilities: Any) -> tuple[Any, list[str]]:
+    """The counties of the boundary layer (checked by :func:`check_counties`), or without a
+    boundary one study area: the population raster's extent, else the points' hull."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from ynps_geo.io.postgis import spec_is_postgis
+    from ynps_geo.io.vector import read_boundaries
+
+    if cfg.boundary:
+        b = cfg.boundary
+        counties = read_boundaries(
+            b if spec_is_postgis(b) else b["path"],
+            crs=b.get("crs"),
+            name_field=b.get("name_field"),
+            layer=b.get("layer"),
+            encoding=b.get("encoding"),
+        )
+        return check_counties(counties)
+    pts = villages.geometry if villages is not None else facilities.geometry
+    hull = pts.union_all().convex_hull.buffer(0.02)
+    if cfg.population:
+        import rasterio
+        from rasterio.warp import transform_bounds
+
+        with rasterio.open(cfg.population["path"]) as src:
+            hull = box(*transform_bounds(src.crs, "EPSG:4326", *src.bounds))
+    counties = gpd.GeoDataFrame({"county": [cfg.name]}, geometry=[hull], crs="EPSG:4326")
+    note = (
+        "no boundary given: the study area is the population raster's extent "
+        "(or the villages' hull)"
+    )
+    return counties, [note]
+
+
+def _gcj_notes_against_boundary(layers: list[Any], counties: Any) -> list[str]:
+    """Notes of point layers that sit against the boundary as GCJ-02 declared WGS84 would."""
+    from ynps_geo.io.vector import warn_if_gcj_offset
+
+    notes = []
+    for layer in layers:
+        check = warn_if_gcj_offset(layer, counties)
+        if check.get("warned"):
+            notes.append(
+                f"{layer.attrs.get('source', 'a layer')}: points sit offset against the "
+                "boundary as GCJ-02 data declared as WGS84 would; check its crs"
+            )
+    return notes
+
+
+def _facilities_near_counties(
+    facilities: Any, counties: Any, opts: Options
+) -> tuple[Any, list[str]]:
+    """Facilities beyond the counties and their margin: kept or dropped
+    (``outside_facilities``), and counted in a note."""
+    from ynps_geo.io.vector import check_within
+
+    n_before = len(facilities)
+    facilities = check_within(
+        facilities,
+        counties,
+        what="facilities",
+        margin_m=opts.margin_m,
+        drop=opts.outside_facilities == "drop",
+    )
+    notes = []
+    if facilities.attrs.get("outside_study_area"):
+        notes.append(
+            f"{facilities.attrs['outside_study_area']} of {n_before} facilities lie beyond "
+            f"the counties and their {opts.margin_m / 1000:g} km margin "
+            f"({opts.outside_facilities})"
+        )
+    return facilities, notes
+
+
+def _assign_villages(villages: Any, counties: Any) -> tuple[Any, list[str]]:
+    """Each village's county (the polygon that holds it); villages outside every county are
+    left out, with a :class:`DataQualityWarning` and a note."""
+    import geopandas as gpd
+
+    joined = gpd.sjoin(villages, counties[["county", "geometry"]], how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    if "county_left" in joined:
+        joined["county"] = joined["county_right"]
+        joined = joined.drop(columns=["county_left", "county_right"])
+    villages = villages.assign(county=joined["county"].to_numpy())
+    outside = villages["county"].isna()
+    if not outside.any():
+        return villages, []
+    ids = ", ".join(villages.loc[outside, "village_id"].astype(str).head(5))
+    msg = (
+        f"{int(outside.sum())} villages lie outside every county boundary and are left "
+        f"out (e.g. {ids}); check their coordinates and CRS"
+    )
+    warnings.warn(msg, DataQualityWarning, stacklevel=3)  # the caller of load_inputs
+    return villages[~outside].reset_index(drop=True), [msg]
+
+
+def _read_road_network(cfg: AnalysisConfig) -> Any:
+    """The road network: a file, or an object held in memory (``ynps_geo.analyze``)."""
+    if not cfg.roads:
+        return None
+    if not isinstance(cfg.roads["path"], str | Path):
+        from ynps_geo.io.memory import as_road_network
+
+        return as_road_network(cfg.roads["path"], speeds=cfg.opts.speeds)
+    from ynps_geo.io.osm import read_roads
+
+    r = cfg.roads
+    return read_roads(
+        r["path"],
+        class_field=r.get("class_field"),
+        speed_field=r.get("speed_field"),
+        oneway_field=r.get("oneway_field"),
+        layer=r.get("layer"),
+        crs=r.get("crs"),
+        speeds=cfg.opts.speeds,
+    )
+
+
+def _gcj_notes_against_roads(layers: list[Any], roads: Any) -> list[str]:
+    """Warnings of point layers that come closer to the roads read as GCJ-02."""
+    from ynps_geo.io.vector import warn_if_gcj_offset_roads
+
+    notes = []
+    for layer in layers:
+        check = warn_if_gcj_offset_roads(layer, roads)
+        if check.get("warned"):
+            notes.append(f"warning: {check['message']}")
+    return notes
+
+
+def _read_barriers(cfg: AnalysisConfig) -> tuple[Any, list[str]]:
+    """Lines and polygons walking cannot cross (rivers, lakes, cliffs), and their note."""
+    if not cfg.barriers:
+        return None, []
+    from ynps_geo.io.vector import read_geometries
+
+    path = cfg.barriers["path"]
+    barriers = read_geometries(path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer"))
+    return barriers, [f"barriers from {path.name}: {len(barriers)} features walking cannot cross"]
 
 
 def _village_notes(villages: Any) -> list[str]:
@@ -353,7 +431,8 @@ def cache_key(cfg: AnalysisConfig) -> str:
             "standards": cfg.standards,
             "standards_file": cfg.standards_file,
             "overrides": cfg.standards_overrides,
-            "options": cfg.options,
+            # every option's value (a default written out gives the same key as one left out)
+            "options": cfg.opts.result_key(),
             "name": cfg.name,
             # the defaults of options the config leaves out
             "settings": {k: getattr(settings, k) for k in settings.ANALYSIS_DEFAULTS},
@@ -414,9 +493,8 @@ def _compute(
     standards = _standards_for(cfg)
     circles: list[PlanStandard] = standards.of_kind("circle")
     inputs = inputs if inputs is not None else load_inputs(cfg)
-    only = cfg.options.get("counties")
-    if only:
-        names = {str(c) for c in ([only] if isinstance(only, str) else only)}
+    if cfg.opts.counties:
+        names = set(cfg.opts.counties)
         unknown = names - set(inputs.counties["county"].astype(str))
         if unknown:
             msg = (
@@ -433,7 +511,7 @@ def _compute(
         f"{len(inputs.facilities)} facilities, "
         f"{0 if inputs.roads is None else inputs.roads.n_edges} road segments"
     )
-    opts = Options.from_config(cfg)
+    opts = cfg.opts
     # inputs every county uses are checked once: an unusable DEM is one error, not N failures
     check_inputs(inputs, opts.margin_m)
     vil_parts, ppl_parts, iso_rows, acc_parts, fiso_rows = [], [], [], [], []
@@ -445,7 +523,7 @@ def _compute(
     notes += list(not_evaluable.values())
     evaluable = [s for s in circles if s.id not in not_evaluable]
     pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
-    jobs = int(cfg.options.get("jobs", 1))
+    jobs = opts.jobs
     for county, res in _county_results(pairs, inputs, evaluable, opts, jobs, county_job):
         if isinstance(res, YnpsGeoError):
             failures[str(county)] = str(res)
@@ -511,16 +589,16 @@ def _compute(
         config_text=config_text(cfg),
         inputs=_describe_inputs(cfg),
         access=pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame(),
-        by_group=coverage_by_group(cov, county_groups(counties_ok, cfg.options.get("groups"))),
+        by_group=coverage_by_group(cov, county_groups(counties_ok, opts.groups)),
         by_township=coverage_by_township(villages, evaluable),
         facility_isochrones=(
             gpd.GeoDataFrame(fiso_rows, geometry="geometry", crs="EPSG:4326") if fiso_rows else None
         ),
     )
-    result.language = str(cfg.options.get("language", "zh"))
+    result.language = opts.language
     result.surfaces = surfaces
-    if cfg.options.get("report_templates"):
-        result.report_templates = str(cfg.base_dir / str(cfg.options["report_templates"]))
+    if opts.report_templates:
+        result.report_templates = str(cfg.base_dir / opts.report_templates)
     from ynps_geo.compare import run_manifest
 
     result.run_info = run_manifest(cfg, circles)  # what a later comparison needs
@@ -728,7 +806,7 @@ def _rules(
             inputs.facilities,
             inputs.counties,
             result.villages,
-            pilot_counties=cfg.options.get("pilot_counties"),
+            pilot_counties=cfg.opts.pilot_counties,
         )
         result.notes += [str(n) for n in result.presence.attrs.get("notes", [])]
     ratios = standards.of_kind("ratio")
@@ -860,12 +938,10 @@ def _with_options(
     config: str | Path | AnalysisConfig, options: dict[str, Any] | None
 ) -> AnalysisConfig:
     """Load a config and apply option overrides (e.g. from the command line)."""
-    from ynps_geo.config_model import check_options
-
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
     given = {k: v for k, v in (options or {}).items() if v is not None}
     if given:
-        cfg.options.update(check_options({**cfg.options, **given}, cfg.source))
+        cfg.opts = cfg.opts.updated(given, cfg.source)
     return cfg
 
 
@@ -1208,7 +1284,7 @@ def suggest_sites(
     from ynps_geo import siting
 
     cfg = config if isinstance(config, AnalysisConfig) else load_config(config)
-    kwargs.setdefault("options", Options.from_config(cfg))
+    kwargs.setdefault("options", cfg.opts.copy())
     std = _all_standards(cfg)[standard_id]
     return siting.suggest_sites(load_inputs(cfg), std, p, **kwargs)
 

@@ -369,38 +369,97 @@ def report_context(
     """
     by_key = {t.key: t for t in (tables if tables is not None else all_tables(result))}
     unc_top = uncovered_table(result, top=UNCOVERED_TOP)
+    total = unc_top.extra.get("total", len(unc_top))
     name = result.name or "ynps_geo"
     now = datetime.now()
-    summary = by_key["summary"].data.set_index("standard_id", drop=False)
-    overview_keys = (
-        "standard_id",
-        "title_zh",
-        "title_en",
-        "threshold",
-        "population",
-        "population_covered",
-        "share_covered",
-        "villages_uncovered",
-        "worst_county",
-    )
-    overview = Table(
-        "overview",
-        "",
-        "",
-        "",
-        [c for c in by_key["summary"].columns if c.key in overview_keys],
-        by_key["summary"].data,
-    )
-    pages = [
-        _standard_view(s, summary.loc[s.id].to_dict() if s.id in summary.index else {}, result)
+    from ynps_geo.report import changes  # "since the previous report" (issue 13)
+
+    return {
+        "lang": language,
+        "name": name,
+        "title_zh": f"{name} 基本公共服务覆盖评估报告",
+        "title_en": f"Public service coverage report: {name}",
+        "date_iso": f"{now:%Y-%m-%d}",
+        "date_text": f"{now:%Y-%m-%d %H:%M}",
+        "failures": len(result.failures),
+        "sections": _sections(result),
+        # built (and escaped) by ynps_geo.report.changes; "" when there is no earlier run
+        "changes_html": Markup(changes.section_html(result)),
+        "overview": table_view(_overview(by_key["summary"])),
+        "standard_pages": _standard_pages(result, by_key["summary"]),
+        "charts": _chart_svgs(result),
+        "tables": _table_views(result, by_key, unc_top),
+        "uncovered_total": f"{total:,}",
+        "uncovered_shown": f"{min(total, UNCOVERED_TOP):,}",
+        "rule_notes": [
+            str(n) for k in ("presence", "ratios") for n in by_key[k].extra.get("notes", [])
+        ],
+        "travel_model": TRAVEL_MODEL,
+        "inputs": _input_notes(by_key["notes"]),
+        "notes": [
+            *[str(n) for n in result.notes],
+            *[f"{s.id}: {s.note}" for s in result.standards if s.note],
+        ],
+        "config_text": result.config_text or "",
+        "result": result,
+    }
+
+
+def _sections(result: AnalysisResult) -> list[Section]:
+    """:data:`SECTIONS`, after "since the previous report" when there is an earlier run."""
+    from ynps_geo.report import changes
+
+    sections = list(SECTIONS)
+    changes_toc = changes.section_toc(result)
+    if changes_toc:
+        key, zh, en = changes_toc
+        sections.insert(0, Section(key, zh, en, "sections/changes.html.j2"))
+    return sections
+
+
+#: the summary table's columns shown in the overview at the top of the report
+OVERVIEW_COLUMNS = (
+    "standard_id",
+    "title_zh",
+    "title_en",
+    "threshold",
+    "population",
+    "population_covered",
+    "share_covered",
+    "villages_uncovered",
+    "worst_county",
+)
+
+
+def _overview(summary: Table) -> Table:
+    """The overview table: the summary's headline columns."""
+    columns = [c for c in summary.columns if c.key in OVERVIEW_COLUMNS]
+    return Table("overview", "", "", "", columns, summary.data)
+
+
+def _standard_pages(result: AnalysisResult, summary: Table) -> list[dict[str, Any]]:
+    """One page per standard (:func:`_standard_view`), with its row of the summary."""
+    rows = summary.data.set_index("standard_id", drop=False)
+    return [
+        _standard_view(s, rows.loc[s.id].to_dict() if s.id in rows.index else {}, result)
         for s in result.standards
     ]
-    figs: dict[str, Markup | None] = {"bars": None, "cumulative_min": None, "cumulative_km": None}
+
+
+def _chart_svgs(result: AnalysisResult) -> dict[str, Markup | None]:
+    """The report's charts as inline SVG: county bars and the cumulative curves per unit."""
     bars = charts.county_bars_svg(result)
-    figs["bars"] = Markup(bars) if bars else None
+    figs: dict[str, Markup | None] = {"bars": Markup(bars) if bars else None}
     for unit in ("min", "km"):
         svg = charts.cumulative_svg(result, unit=unit, key=f"cumulative-{unit}")
         figs[f"cumulative_{unit}"] = Markup(svg) if svg else None
+    return figs
+
+
+def _table_views(
+    result: AnalysisResult, by_key: dict[str, Table], uncovered: Table
+) -> dict[str, dict[str, Any]]:
+    """The report's tables as the templates see them (:func:`table_view`)."""
     views = {
         "county": by_key["county"],
         "setting": by_key["setting"],
@@ -411,45 +470,16 @@ def report_context(
         "failures": by_key["failures"],
         "timings": by_key["timings"],
     }
-    table_views = {k: table_view(t) for k, t in views.items()}
-    table_views["uncovered"] = table_view(unc_top, max_rows=UNCOVERED_TOP)
-    notes = by_key["notes"].data
-    inputs = notes[~notes["kind"].isin(["说明 note", "规则说明 rule note"])]
-    std_notes = [f"{s.id}: {s.note}" for s in result.standards if s.note]
-    total = unc_top.extra.get("total", len(unc_top))
-    from ynps_geo.report import changes  # "since the previous report" (issue 13)
+    out = {k: table_view(t) for k, t in views.items()}
+    out["uncovered"] = table_view(uncovered, max_rows=UNCOVERED_TOP)
+    return out
 
-    changes_toc = changes.section_toc(result)
-    sections = list(SECTIONS)
-    if changes_toc:
-        key, zh, en = changes_toc
-        sections.insert(0, Section(key, zh, en, "sections/changes.html.j2"))
-    return {
-        "lang": language,
-        "name": name,
-        "title_zh": f"{name} 基本公共服务覆盖评估报告",
-        "title_en": f"Public service coverage report: {name}",
-        "date_iso": f"{now:%Y-%m-%d}",
-        "date_text": f"{now:%Y-%m-%d %H:%M}",
-        "failures": len(result.failures),
-        "sections": sections,
-        # built (and escaped) by ynps_geo.report.changes; "" when there is no earlier run
-        "changes_html": Markup(changes.section_html(result)),
-        "overview": table_view(overview),
-        "standard_pages": pages,
-        "charts": figs,
-        "tables": table_views,
-        "uncovered_total": f"{total:,}",
-        "uncovered_shown": f"{min(total, UNCOVERED_TOP):,}",
-        "rule_notes": [
-            str(n) for k in ("presence", "ratios") for n in by_key[k].extra.get("notes", [])
-        ],
-        "travel_model": TRAVEL_MODEL,
-        "inputs": [(str(r.kind), str(r.text)) for r in inputs.itertuples()],
-        "notes": [*[str(n) for n in result.notes], *std_notes],
-        "config_text": result.config_text or "",
-        "result": result,
-    }
+
+def _input_notes(notes: Table) -> list[tuple[str, str]]:
+    """(kind, text) of the notes on the inputs (the method notes are shown elsewhere)."""
+    data = notes.data
+    inputs = data[~data["kind"].isin(["说明 note", "规则说明 rule note"])]
+    return [(str(r.kind), str(r.text)) for r in inputs.itertuples()]
 
 
 def report_html(
@@ -553,7 +583,6 @@ def write_workbook(
     """
     try:
         from openpyxl import Workbook
-        from openpyxl.styles import Alignment, Font, PatternFill
         from openpyxl.utils import get_column_letter
     except ImportError:
         log.warning(
@@ -566,37 +595,10 @@ def write_workbook(
     wb = Workbook()
     wb.remove(wb.active)
     used: set[str] = set()
-    bold = Font(bold=True)
-    fill_zh = PatternFill("solid", fgColor="F3D9D6")
-    fill_en = PatternFill("solid", fgColor="F3F3F3")
     for t in tables if tables is not None else all_tables(result):
         ws = wb.create_sheet(_sheet_name(t.sheet, used))
-        widths = []
-        for j, c in enumerate(t.columns, start=1):
-            a = ws.cell(
-                row=1,
-                column=j,
-                value=c.zh + (f"（{'中文' if c.lang == 'zh' else '英文'}）" if c.lang else ""),
-            )
-            b = ws.cell(
-                row=2,
-                column=j,
-                value=c.en + (f" ({'Chinese' if c.lang == 'zh' else 'English'})" if c.lang else ""),
-            )
-            a.font = b.font = bold
-            a.fill, b.fill = fill_zh, fill_en
-            a.alignment = b.alignment = Alignment(wrap_text=True, vertical="top")
-            widths.append(max(_display_width(str(a.value)), _display_width(str(b.value))))
-        fmts = [EXCEL_FORMATS.get(c.kind) for c in t.columns]
-        for i, rec in enumerate(t.data.to_dict("records"), start=3):
-            for j, c in enumerate(t.columns, start=1):
-                val = _excel_value(rec.get(c.key), c)
-                cell = ws.cell(row=i, column=j, value=val)
-                if fmts[j - 1] and isinstance(val, int | float):
-                    cell.number_format = fmts[j - 1]
-                if i < 200 and val is not None:
-                    w = _display_width(str(val)) if not isinstance(val, float) else 10
-                    widths[j - 1] = max(widths[j - 1], w)
+        widths = _sheet_headers(ws, t.columns)
+        _sheet_rows(ws, t, widths)
         for j, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 8), 60)
         ws.freeze_panes = "A3"
@@ -606,6 +608,46 @@ def write_workbook(
     with atomic_write(target) as tmp:
         wb.save(tmp)
     return target
+
+
+def _sheet_headers(ws: Any, columns: list[Column]) -> list[float]:
+    """Rows 1 (Chinese) and 2 (English) of a sheet, bold on a fill; returns their widths."""
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    bold = Font(bold=True)
+    fill_zh = PatternFill("solid", fgColor="F3D9D6")
+    fill_en = PatternFill("solid", fgColor="F3F3F3")
+    widths = []
+    for j, c in enumerate(columns, start=1):
+        a = ws.cell(
+            row=1,
+            column=j,
+            value=c.zh + (f"（{'中文' if c.lang == 'zh' else '英文'}）" if c.lang else ""),
+        )
+        b = ws.cell(
+            row=2,
+            column=j,
+            value=c.en + (f" ({'Chinese' if c.lang == 'zh' else 'English'})" if c.lang else ""),
+        )
+        a.font = b.font = bold
+        a.fill, b.fill = fill_zh, fill_en
+        a.alignment = b.alignment = Alignment(wrap_text=True, vertical="top")
+        widths.append(max(_display_width(str(a.value)), _display_width(str(b.value))))
+    return widths
+
+
+def _sheet_rows(ws: Any, t: Table, widths: list[float]) -> None:
+    """The table's rows from row 3, raw values with number formats; widens ``widths``."""
+    fmts = [EXCEL_FORMATS.get(c.kind) for c in t.columns]
+    for i, rec in enumerate(t.data.to_dict("records"), start=3):
+        for j, c in enumerate(t.columns, start=1):
+            val = _excel_value(rec.get(c.key), c)
+            cell = ws.cell(row=i, column=j, value=val)
+            if fmts[j - 1] and isinstance(val, int | float):
+                cell.number_format = fmts[j - 1]
+            if i < 200 and val is not None:
+                w = _display_width(str(val)) if not isinstance(val, float) else 10
+                widths[j - 1] = max(widths[j - 1], w)
 
 
 def write_reports(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
