@@ -94,7 +94,11 @@ def _model() -> Any:
             None, description="margin around each county, metres (default 10000)"
         )
         walking_speed_kmh: num(gt=0, le=20) = Field(
-            None, description="walking speed on flat ground and paths, km/h (default 5)"
+            None,
+            description=(
+                "walking speed on roads and paths, km/h (default 5); off-road walking follows "
+                "Tobler's hiking function of the slope times offroad_factor"
+            ),
         )
         offroad_factor: num(gt=0, le=1) = Field(
             None, description="off-road walking as a share of path speed (default 0.6)"

@@ -58,8 +58,9 @@ class Options:
         Grid neighbours of off-road walking, 8 or 16 (default 16; why:
         ``benchmarks/bench_connectivity.py``).
     walking_speed_kmh : float
-        Walking speed on flat ground and paths, km/h
-        (default :data:`ynps_geo.settings.walking_speed_kmh`).
+        Walking speed on roads and paths, km/h
+        (default :data:`ynps_geo.settings.walking_speed_kmh`). Off-road walking does not use
+        it: its speed is Tobler's hiking function of the slope times ``offroad_factor``.
     offroad_factor : float
         Off-road walking as a share of path speed
         (default :data:`ynps_geo.settings.offroad_speed_factor`).
