@@ -38,6 +38,7 @@ OPTION_KEYS: tuple[str, ...] = (
     "access_threshold_min",
     "max_slope_deg",
     "jobs",
+    "scheduler",
     "counties",
     "surfaces",
 )

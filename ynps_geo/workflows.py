@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ynps_geo.analysis import Inputs, Options, analyze_county
+from ynps_geo.analysis import Inputs, Options, analyze_county, county_cells, finish_access
 from ynps_geo.config import AnalysisConfig, load_config
 from ynps_geo.coverage import (
     county_groups,
@@ -102,13 +102,7 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
     facilities = gpd.GeoDataFrame(
         pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326"
     )
-    if facilities["facility_id"].duplicated().any():
-        dup = facilities["facility_id"].duplicated(keep="first")
-        facilities.loc[dup, "facility_id"] = (
-            facilities.loc[dup, "source"].astype(str)
-            + ":"
-            + facilities.loc[dup, "facility_id"].astype(str)
-        )
+    facilities["facility_id"] = unique_ids(facilities["facility_id"], facilities["source"])
     if cfg.boundary:
         b = cfg.boundary
         counties = read_boundaries(
@@ -220,6 +214,31 @@ def load_inputs(cfg: AnalysisConfig) -> Inputs:
         notes=notes,
         barriers=barriers,
     )
+
+
+def unique_ids(ids: pd.Series, sources: pd.Series) -> np.ndarray:
+    """Facility ids made unique across layers: ``source:id`` for a repeat, then ``#2``...
+
+    Capacity-aware access adds each facility's demand across counties by id, and the
+    comparisons of runs match facilities by id, so no two facilities of a run may share one.
+    The first facility of an id keeps it; a repeat from another layer becomes
+    ``<source>:<id>``; should that be taken too, ``<source>:<id>#2``, ``#3``...
+    """
+    out = ids.astype(str).to_numpy(dtype=object).copy()
+    repeat = pd.Series(out).duplicated(keep="first").to_numpy()
+    if not repeat.any():
+        return out
+    taken = set(out)  # every id as given: a new name never takes one of them
+    src = sources.astype(str).to_numpy(dtype=object)
+    for i in np.flatnonzero(repeat):
+        base = f"{src[i]}:{out[i]}"
+        new, n = base, 1
+        while new in taken:
+            n += 1
+            new = f"{base}#{n}"
+        out[i] = new
+        taken.add(new)
+    return out
 
 
 def _village_notes(villages: Any) -> list[str]:
@@ -353,7 +372,8 @@ def cache_key(cfg: AnalysisConfig) -> str:
             "standards": cfg.standards,
             "standards_file": cfg.standards_file,
             "overrides": cfg.standards_overrides,
-            "options": cfg.options,
+            # where the counties run changes no result
+            "options": {k: v for k, v in cfg.options.items() if k not in ("jobs", "scheduler")},
             "name": cfg.name,
             # the defaults of options the config leaves out
             "settings": {k: getattr(settings, k) for k in settings.ANALYSIS_DEFAULTS},
@@ -446,14 +466,36 @@ def _compute(
     evaluable = [s for s in circles if s.id not in not_evaluable]
     pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
     jobs = int(cfg.options.get("jobs", 1))
-    for county, res in _county_results(pairs, inputs, evaluable, opts, jobs, county_job):
+    scheduler = cfg.options.get("scheduler")
+    done: dict[str, Any] = {}
+    if scheduler and county_job is None:
+        from ynps_geo.cluster import cluster_county_results
+
+        if jobs > 1:
+            log.info(
+                "counties run on the Dask cluster at %s; jobs (%d) is not used", scheduler, jobs
+            )
+        results = cluster_county_results(str(scheduler), cfg, pairs, evaluable, opts)
+    else:
+        if scheduler:
+            log.warning(
+                "the counties of this run share searches in this process; scheduler %s is not used",
+                scheduler,
+            )
+        results = _county_results(pairs, inputs, evaluable, opts, jobs, county_job)
+    for county, res in results:  # in the order they finish
+        done[str(county)] = res
+        if isinstance(res, YnpsGeoError):
+            log.error("county %s failed: %s", county, res)
+        else:
+            say(f"county {county}: {res.grid.height}x{res.grid.width} grid, {res.seconds:.1f} s")
+    for county, _ in pairs:  # the outputs in the boundary layer's order
+        res = done.pop(str(county))
         if isinstance(res, YnpsGeoError):
             failures[str(county)] = str(res)
             errors.append(res)
-            log.error("county %s failed: %s", county, res)
             continue
         timings[f"county:{county}"] = res.seconds
-        say(f"county {county}: {res.grid.height}x{res.grid.width} grid, {res.seconds:.1f} s")
         notes += [f"{county}: {n}" for n in res.notes]
         if res.villages is not None:
             vil_parts.append(res.villages)
@@ -463,14 +505,15 @@ def _compute(
         if res.surfaces:
             surfaces[str(county)] = (res.grid, res.surfaces)
         fiso_rows += res.facility_isochrones
-        if res.access is not None and len(res.access):
-            acc_parts.append(res.access)
-            for cap, ids in res.access.attrs.get("missing_capacity", {}).items():
+        if res.access_part is not None:
+            acc_parts.append(res.access_part)
+            for cap, ids in res.access_part.missing.items():
                 if ids:
                     notes.append(
                         f"{county}: {len(ids)} facilities have no '{cap}' value and are "
                         f"left out of capacity-aware access (figures are lower bounds)"
                     )
+        del res
     villages = (
         gpd.GeoDataFrame(
             pd.concat(vil_parts, ignore_index=True), geometry="geometry", crs="EPSG:4326"
@@ -480,6 +523,12 @@ def _compute(
     )
     if pairs and len(failures) == len(pairs):
         raise _all_failed(failures, errors)
+    if failures and acc_parts:
+        notes.append(
+            f"capacity-aware access near the borders of the counties that failed "
+            f"({', '.join(failures)}) leaves out their villages' demand for the facilities "
+            "they share, so it is overstated there until they run"
+        )
     people = pd.concat(ppl_parts, ignore_index=True) if ppl_parts else None
     counties_ok = [str(c) for c in inputs.counties["county"] if str(c) not in failures]
     cov = _coverage_with_unknown(villages, people, circles, counties_ok, set(not_evaluable))
@@ -510,7 +559,8 @@ def _compute(
         timings=timings,
         config_text=config_text(cfg),
         inputs=_describe_inputs(cfg),
-        access=pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame(),
+        # the reduce step: every county's demand per facility, then each village's access
+        access=finish_access(acc_parts, opts),
         by_group=coverage_by_group(cov, county_groups(counties_ok, cfg.options.get("groups"))),
         by_township=coverage_by_township(villages, evaluable),
         facility_isochrones=(
@@ -671,29 +721,60 @@ def _county_results(
     opts: Options,
     jobs: int,
     job: Callable[..., Any] | None = None,
-) -> Any:
-    """Yield ``(county, CountyResult or YnpsGeoError)`` for every county, in order.
+) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(county, CountyResult or YnpsGeoError)`` for every county as it finishes.
 
-    With ``jobs > 1`` the counties run in that many worker processes (spawned, so numba's
-    threads are never forked); a county's :class:`~ynps_geo.errors.YnpsGeoError` is returned,
-    not raised, so one county's bad data never loses the others.
+    Serially (in order), or with ``jobs > 1`` in that many worker processes (spawned, so
+    numba's threads are never forked). Each worker receives the inputs once, when it
+    starts, not once per county; the largest counties (by grid cells) go first, so that
+    no worker is left with a big one at the end. A county's
+    :class:`~ynps_geo.errors.YnpsGeoError` is returned, not raised, so one county's bad
+    data never loses the others.
     """
     if job is not None or jobs <= 1 or len(pairs) < 2:
         for county, geom in _progress_bar(pairs, "counties", opts.progress):
             yield county, (job or _county_job)(str(county), geom, inputs, circles, opts)
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     workers = min(jobs, len(pairs))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = [
-            pool.submit(_county_job, str(county), geom, inputs, circles, opts)
-            for county, geom in pairs
-        ]
-        bar = _progress_bar(futures, "counties", opts.progress)
-        for (county, _), fut in zip(pairs, bar, strict=True):
-            yield county, fut.result()
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_set_pool_inputs,
+        initargs=(inputs,),
+    ) as pool:
+        futures = {
+            pool.submit(_pool_county_job, str(county), geom, circles, opts): county
+            for county, geom in largest_first(pairs, opts)
+        }
+        for fut in _progress_bar(as_completed(futures), "counties", opts.progress, len(pairs)):
+            yield futures[fut], fut.result()
+
+
+def largest_first(pairs: list[tuple[Any, Any]], opts: Options) -> list[tuple[Any, Any]]:
+    """The ``(county, geometry)`` pairs, the largest grid first (see :func:`county_cells`)."""
+    cells = [county_cells(geom, opts) for _, geom in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: -cells[i])  # stable among equals
+    return [pairs[i] for i in order]
+
+
+#: the inputs of a worker process of the local pool (set once per process, at its start)
+_POOL_INPUTS: Inputs | None = None
+
+
+def _set_pool_inputs(inputs: Inputs) -> None:
+    global _POOL_INPUTS
+    _POOL_INPUTS = inputs
+
+
+def _pool_county_job(county: str, geom: Any, circles: list[PlanStandard], opts: Options) -> Any:
+    """:func:`_county_job` in a worker of the local pool, on the inputs it was started with."""
+    if _POOL_INPUTS is None:  # pragma: no cover - the pool's initializer sets them
+        msg = "internal: a worker process started without its inputs"
+        raise RuntimeError(msg)
+    return _county_job(county, geom, _POOL_INPUTS, circles, opts)
 
 
 def _county_job(
@@ -706,13 +787,18 @@ def _county_job(
         return err
 
 
-def _progress_bar(items: list[Any], what: str, enabled: bool | None = None) -> Any:
-    """A tqdm.auto bar over counties when there is more than one (see analysis.progress_bar)."""
+def _progress_bar(
+    items: Any, what: str, enabled: bool | None = None, total: int | None = None
+) -> Any:
+    """A tqdm.auto bar over counties when there is more than one (see analysis.progress_bar).
+
+    ``total`` gives the count of an iterator (``as_completed``) that has no length.
+    """
     from ynps_geo.analysis import progress_bar
 
-    if len(items) < 2:
+    if (len(items) if total is None else total) < 2:
         return items
-    return progress_bar(items, what, enabled=enabled, unit="county")
+    return progress_bar(items, what, enabled=enabled, unit="county", total=total)
 
 
 def _rules(
