@@ -966,7 +966,9 @@ def analyze(
     """Run the full analysis described by a YAML config and write every output into ``out_dir``.
 
     ``options`` override the config's option keys, e.g. ``{"counties": ["大理市"], "jobs": 2}``
-    (one county of a provincial config; counties in parallel worker processes).
+    (one county of a provincial config; counties in parallel worker processes) or
+    ``{"scheduler": "tcp://10.0.0.5:8786"}`` (the counties on a Dask cluster, see
+    :mod:`ynps_geo.cluster`).
     ``scenario`` names planned facilities (a YAML of facility layers, or a layer such as the
     ``sites`` command's output): the baseline is written into ``out_dir`` as usual, the
     scenario into ``out_dir/scenario/`` and the gain beside them (see
