@@ -479,7 +479,8 @@ def _compute(
     else:
         if scheduler:
             log.warning(
-                "the counties of this run share searches in this process; scheduler %s is not used",
+                "a scenario run shares the baseline's searches with the scenario in this "
+                "process, so its counties run here; scheduler %s is not used",
                 scheduler,
             )
         results = _county_results(pairs, inputs, evaluable, opts, jobs, county_job)
