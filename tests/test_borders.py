@@ -197,3 +197,43 @@ def test_people_take_their_setting_from_villages_across_the_border(
         )
         changed += int((own != near).sum())
     assert changed >= 10
+
+
+def test_facility_ids_are_unique_across_layers() -> None:
+    """The reduce step adds demand per facility id: repeats across layers are renamed."""
+    ids = pd.Series(["a", "a", "a", "two:a", "b"])
+    sources = pd.Series(["one", "two", "two", "x", "one"])
+    got = workflows.unique_ids(ids, sources).tolist()
+    assert got == ["a", "two:a#2", "two:a#3", "two:a", "b"]
+    assert len(set(got)) == len(got)
+
+
+def test_one_id_with_two_capacities_is_refused() -> None:
+    from ynps_geo.analysis import AccessPart, Options, finish_access
+    from ynps_geo.errors import ValidationError
+
+    def part(county: str, beds: float) -> AccessPart:
+        return AccessPart(
+            county=county,
+            villages=pd.DataFrame({"village_id": [county], "county": county, "population": 1.0}),
+            capacities=["beds"],
+            pairs=pd.DataFrame(
+                {"capacity": "beds", "village": [0], "facility_id": ["h"], "minutes": [5.0]}
+            ),
+            supply=pd.DataFrame({"capacity": "beds", "facility_id": ["h"], "supply": [beds]}),
+            demand=pd.DataFrame(
+                {
+                    "capacity": "beds",
+                    "facility_id": ["h"],
+                    "demand_zones": [1.0],
+                    "demand_step": [1.0],
+                }
+            ),
+            missing={"beds": []},
+        )
+
+    opts = Options()
+    both = finish_access([part("甲", 10.0), part("乙", 10.0)], opts)
+    np.testing.assert_allclose(both["access_2sfca_per_1000"], [5000.0, 5000.0])  # 10 beds / 2
+    with pytest.raises(ValidationError, match=r"\['h'\] have different capacities"):
+        finish_access([part("甲", 10.0), part("乙", 20.0)], opts)

@@ -242,10 +242,12 @@ def _outcome(fut: Any, county: Any, address: str) -> Any:
     try:
         return fut.result()
     except KilledWorker as err:
+        log.debug("county %s: %s", county, err)
         return EngineError(
-            f"the Dask workers running county {county} were lost again and again ({err}); "
-            "most likely out of memory. Fix: give the workers more memory (dask worker "
-            "--memory-limit, or fewer threads per worker) or use a coarser resolution_m"
+            f"the Dask workers running county {county} were lost again and again (each died "
+            "while on it), most likely out of memory. Fix: give the workers more memory (dask "
+            "worker --memory-limit, fewer processes or threads per machine) or use a coarser "
+            "resolution_m; the workers' logs say why they died"
         )
     except ImportError as err:
         if "ynps_geo" not in str(err):
