@@ -237,3 +237,19 @@ def test_one_id_with_two_capacities_is_refused() -> None:
     np.testing.assert_allclose(both["access_2sfca_per_1000"], [5000.0, 5000.0])  # 10 beds / 2
     with pytest.raises(ValidationError, match=r"\['h'\] have different capacities"):
         finish_access([part("甲", 10.0), part("乙", 20.0)], opts)
+
+
+def test_villages_without_population_matter_only_when_capacity_is_measured() -> None:
+    """Found by the Andorra case: villages of unknown population are no error when no
+    facility has a capacity column (no access is measured); they are when one has."""
+    from ynps_geo.analysis import Options, county_access_part, finish_access
+    from ynps_geo.errors import ValidationError
+
+    vil = pd.DataFrame({"village_id": ["a", "b"], "county": "甲", "population": [np.nan, 5.0]})
+    fac = pd.DataFrame(
+        {"facility_id": ["h"], "name": ["h"], "category": ["health"], "subtype": ["clinic"]}
+    )
+    part = county_access_part("甲", None, vil, fac, Options())  # nothing to search
+    assert part.capacities == [] and finish_access([part], Options()).empty
+    with pytest.raises(ValidationError, match=r"1 village\(s\) have no valid population"):
+        county_access_part("甲", None, vil, fac.assign(beds=[10.0]), Options())

@@ -959,22 +959,6 @@ def county_access_part(
     """
     from ynps_geo.access import catchment_demand
 
-    pop = pd.to_numeric(vil["population"], errors="coerce").to_numpy(np.float64)
-    bad = ~np.isfinite(pop) | (pop < 0)
-    if bad.any():
-        ids = vil["village_id"].to_numpy()[bad][:5].tolist()
-        msg = (
-            f"{int(bad.sum())} village(s) have no valid population (e.g. {ids}); fill their "
-            "population or drop them before computing access"
-        )
-        raise ValidationError(msg)
-    villages = pd.DataFrame(
-        {
-            "village_id": vil["village_id"].to_numpy(),
-            "county": vil["county"].to_numpy() if "county" in vil else county,
-            "population": pop,
-        }
-    )
     fid = fac["facility_id"].to_numpy()
     plan: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
     missing: dict[str, list[Any]] = {}
@@ -992,6 +976,22 @@ def county_access_part(
         missing[cap] = [
             v.item() if hasattr(v, "item") else v for v in fid[match & ~np.isfinite(values)]
         ]
+    pop = pd.to_numeric(vil["population"], errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(pop) | (pop < 0)
+    if plan and bad.any():  # no capacity column: no access measured, population unused
+        ids = vil["village_id"].to_numpy()[bad][:5].tolist()
+        msg = (
+            f"{int(bad.sum())} village(s) have no valid population (e.g. {ids}); fill their "
+            "population or drop them before computing access"
+        )
+        raise ValidationError(msg)
+    villages = pd.DataFrame(
+        {
+            "village_id": vil["village_id"].to_numpy(),
+            "county": vil["county"].to_numpy() if "county" in vil else county,
+            "population": pop,
+        }
+    )
     rows = np.unique(np.concatenate([k for _, k, _ in plan.values()])) if plan else np.zeros(0, int)
     v_idx, pos, minutes = _access_minutes(engine, rows, options)
     f_row = rows[pos] if len(pos) else np.zeros(0, np.int64)

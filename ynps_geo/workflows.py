@@ -475,7 +475,12 @@ def _compute(
             log.info(
                 "counties run on the Dask cluster at %s; jobs (%d) is not used", scheduler, jobs
             )
-        results = cluster_county_results(str(scheduler), cfg, pairs, evaluable, opts)
+        results = _progress_bar(
+            cluster_county_results(str(scheduler), cfg, pairs, evaluable, opts),
+            "counties",
+            opts.progress,
+            len(pairs),
+        )
     else:
         if scheduler:
             log.warning(
