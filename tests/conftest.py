@@ -47,3 +47,49 @@ def demo_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo-session") / "demo-output"
     assert main(["-q", "demo", "--out", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def two_counties(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo generator's 12 km county, whole and split in two counties across a town.
+
+    The split runs north-south 400 m east of the largest urban village, so that town's
+    people and the facilities around it serve both counties. Configs (250 m cells, 12 km
+    margin, so that every trip of the access catchment lies inside each county's grid):
+    ``one`` (the whole county) and ``two`` (西县 and 东县), both on flat terrain (a DEM warped
+    onto grids of different extents differs by a metre or two: GDAL's approximate
+    transformer), and ``two_dem`` with the DEM.
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import yaml
+    from shapely.geometry import box
+
+    from ynps_geo.datasets import generate_demo
+
+    data = tmp_path_factory.mktemp("two-counties") / "data"
+    cfg = yaml.safe_load(generate_demo(data, size_km=12).read_text(encoding="utf-8"))
+    villages = pd.read_csv(data / "villages.csv")
+    town = villages[villages["setting"] == "urban"].sort_values("pop").iloc[-1]
+    split = float(town["lon"]) + 400.0 / (111_320.0 * 0.9)  # about 400 m east at 25.6 N
+    whole = gpd.read_file(data / "boundary.geojson")
+    g = whole.geometry.iloc[0]
+    x0, y0, x1, y1 = g.bounds
+    parts = [g.intersection(box(x0 - 1, y0 - 1, split, y1 + 1))]
+    parts.append(g.intersection(box(split, y0 - 1, x1 + 1, y1 + 1)))
+    two = gpd.GeoDataFrame({"name": ["西县", "东县"]}, geometry=parts, crs=whole.crs)
+    two.to_file(data / "two.geojson", driver="GeoJSON")
+    common = {"resolution_m": 250, "margin_m": 12000, "facility_isochrones": "none"}
+    flat = {k: v for k, v in cfg.items() if k != "dem"}
+    split_boundary = {**cfg["boundary"], "path": "two.geojson", "name_field": "name"}
+    configs = {
+        "one": {**flat, **common},
+        "two": {**flat, **common, "boundary": split_boundary},
+        "two_dem": {**cfg, **common, "boundary": split_boundary},
+    }
+    out = {"data": data}
+    for name, d in configs.items():
+        path = data / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
+        out[name] = path
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -277,3 +278,100 @@ def test_access_table_errors() -> None:
         access_table(v, fac, COST, "beds", 10.0)
     with pytest.raises(ValidationError, match="negative 'beds'"):
         access_table(_villages(), fac.assign(beds=[-1.0, 2.0]), COST, "beds", 10.0)
+
+
+# ---- split across counties: partial demand sums, gathered -----------------------------------
+
+
+def _split_access(
+    cost: np.ndarray,
+    demand: np.ndarray,
+    supply: np.ndarray,
+    threshold: float,
+    part_of: np.ndarray,
+    **kw: Any,
+) -> np.ndarray:
+    """2SFCA computed part by part: each part sums its own demand, the sums are added."""
+    from ynps_geo.access import access_from_ratios, catchment_demand, supply_ratios
+
+    fids = [f"f{j}" for j in range(cost.shape[1])]
+    parts = []
+    for k in np.unique(part_of):
+        rows = np.flatnonzero(part_of == k)
+        sub = cost[rows]
+        i, j = np.nonzero(np.isfinite(sub))
+        pairs = pd.DataFrame(
+            {"village": i, "facility_id": np.array(fids, dtype=object)[j], "minutes": sub[i, j]}
+        )
+        parts.append((rows, pairs))
+    total = pd.concat([catchment_demand(p, demand[rows], threshold, **kw) for rows, p in parts])
+    ratios = supply_ratios(pd.Series(supply, index=fids), total.groupby(level=0).sum())
+    out = np.full(len(demand), np.nan)
+    for rows, p in parts:
+        out[rows] = access_from_ratios(p, ratios, len(rows), threshold, **kw)
+    return out
+
+
+@_settings
+@given(problems([5.0, 10.0, 12.5, 20.0, 30.0]), st.data())
+def test_demand_gathered_across_parts_equals_the_whole_matrix(
+    p: tuple, data: st.DataObject
+) -> None:
+    """Villages split among counties at random: step 1's demand sums, added across the parts,
+    give the same access as 2SFCA on the whole matrix (ours and pysal's), classic and enhanced."""
+    access = pytest.importorskip("access")
+    cost, demand, supply, thr = p
+    part_of = np.array(
+        data.draw(st.lists(st.integers(0, 2), min_size=len(demand), max_size=len(demand)))
+    )
+    whole = two_step_fca(cost, demand, supply, thr)
+    np.testing.assert_allclose(
+        _split_access(cost, demand, supply, thr, part_of), whole, rtol=1e-12, atol=1e-15
+    )
+    np.testing.assert_allclose(whole, pysal_2sfca(cost, demand, supply, thr), rtol=1e-9, atol=1e-12)
+    if thr >= 10.0:
+        split = _split_access(cost, demand, supply, thr, part_of, zones=ZONES)
+        np.testing.assert_allclose(
+            split, two_step_fca(cost, demand, supply, thr, zones=ZONES), rtol=1e-12, atol=1e-15
+        )
+        fn = access.weights.step_fn({10: 1.0, 20: 0.68, 30: 0.22})
+        theirs = pysal_2sfca(cost, demand, supply, thr, weight_fn=fn, enhanced=True)
+        np.testing.assert_allclose(split, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_demand_left_in_one_part_overstates_the_border_by_hand() -> None:
+    """Two villages of two counties share one facility of 10 beds: gathered, each reaches 10 / 300
+    beds per person; a county counting only its own villages would give 10/100 and 10/200."""
+    from ynps_geo.access import access_from_ratios, catchment_demand, supply_ratios
+
+    a = pd.DataFrame({"village": [0], "facility_id": ["h"], "minutes": [5.0]})
+    b = pd.DataFrame({"village": [0], "facility_id": ["h"], "minutes": [25.0]})
+    da = catchment_demand(a, np.array([100.0]), 30.0)
+    db = catchment_demand(b, np.array([200.0]), 30.0)
+    assert da["h"] == 100.0 and db["h"] == 200.0
+    r = supply_ratios(pd.Series({"h": 10.0}), pd.concat([da, db]).groupby(level=0).sum())
+    assert r["h"] == pytest.approx(10.0 / 300.0)
+    assert access_from_ratios(a, r, 1, 30.0)[0] == pytest.approx(10.0 / 300.0)
+    # enhanced: weights 1.0 (5 min) and 0.22 (25 min): R = 10 / (100 + 0.22 * 200)
+    dz = pd.concat(
+        [catchment_demand(x, np.array([p]), 30.0, zones=ZONES) for x, p in ((a, 100.0), (b, 200.0))]
+    )
+    rz = supply_ratios(pd.Series({"h": 10.0}), dz.groupby(level=0).sum())
+    assert rz["h"] == pytest.approx(10.0 / 144.0)
+    assert access_from_ratios(b, rz, 1, 30.0, zones=ZONES)[0] == pytest.approx(0.22 * 10.0 / 144.0)
+    # a facility nobody reaches serves nobody; a village reaching nothing has 0
+    r0 = supply_ratios(pd.Series({"h": 10.0, "far": 5.0}), pd.Series({"h": 300.0}))
+    assert r0["far"] == 0.0
+    assert access_from_ratios(a.iloc[:0], r0, 2, 30.0).tolist() == [0.0, 0.0]
+
+
+def test_split_access_errors() -> None:
+    from ynps_geo.access import catchment_demand
+
+    with pytest.raises(ValidationError, match="'minutes'"):
+        catchment_demand(pd.DataFrame({"village": [0], "facility_id": ["h"]}), np.ones(1), 30.0)
+    pairs = pd.DataFrame({"village": [3], "facility_id": ["h"], "minutes": [1.0]})
+    with pytest.raises(ValidationError, match="village rows up to 3"):
+        catchment_demand(pairs, np.ones(2), 30.0)
+    with pytest.raises(ValidationError, match="negative"):
+        catchment_demand(pairs.assign(village=0, minutes=-1.0), np.ones(2), 30.0)

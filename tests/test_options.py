@@ -40,6 +40,7 @@ EVERY_OPTION: dict[str, tuple[Any, Any]] = {
     "speeds": ({"track": 8, "tertiary": 25.5}, {"track": 8.0, "tertiary": 25.5}),
     "outside_facilities": ("drop", "drop"),
     "jobs": (3, 3),
+    "scheduler": ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
     "counties": ("示范县", ("示范县",)),
     "groups": ({"重点县": ["示范县", "乙县"]}, {"重点县": ["示范县", "乙县"]}),
     "pilot_counties": (["示范县"], ["示范县"]),

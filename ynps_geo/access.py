@@ -31,6 +31,16 @@ Where pysal is undefined this module defines the result:
   zero-population or zero-weight pairs) gets ``R_j = 0``: its supply serves nobody and adds
   nothing (pysal gives ``inf``/``nan`` when such pairs exist, and drops it otherwise);
 - a demand location with no supply in reach gets ``A_i = 0`` (pysal gives ``nan``).
+
+Split across counties
+---------------------
+Step 1's denominator ``sum_i(P_i * w_ij)`` is a sum over demand locations, so it is additive:
+each county can sum the demand of its own villages within each facility's catchment
+(:func:`catchment_demand` on the sparse ``(village, facility_id, minutes)`` pairs it found),
+and the sums of all counties added per facility (:func:`supply_ratios`) give the ratio
+``R_j`` that counts every village in reach, whichever county it lies in. Step 2
+(:func:`access_from_ratios`) then needs only each village's own pairs. The split gives the
+same figures as :func:`two_step_fca` on the whole matrix (``tests/test_access.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +53,15 @@ import pandas as pd
 
 from ynps_geo.errors import ValidationError
 
-__all__ = ["Decay", "access_table", "decay_weights", "two_step_fca"]
+__all__ = [
+    "Decay",
+    "access_from_ratios",
+    "access_table",
+    "catchment_demand",
+    "decay_weights",
+    "supply_ratios",
+    "two_step_fca",
+]
 
 #: A distance-decay choice: a name or a function of the cost array.
 Decay = Literal["step", "gaussian"] | Callable[[Any], Any]
@@ -381,3 +399,119 @@ def access_table(
     out.attrs["missing_capacity"] = missing
     out.attrs["notes"] = notes
     return out
+
+
+# ---------------------------------------------------------------- split across counties
+def _pairs(pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    for col in ("village", "facility_id", "minutes"):
+        if col not in pairs.columns:
+            msg = (
+                f"pairs have no '{col}' column (columns: {', '.join(map(str, pairs.columns))}); "
+                "give one row per (village, facility_id, minutes) pair in reach"
+            )
+            raise ValidationError(msg)
+    village = pairs["village"].to_numpy(np.int64)
+    minutes = pairs["minutes"].to_numpy(np.float64)
+    if np.isnan(minutes).any() or (minutes < 0).any():
+        msg = "pairs have nan or negative minutes; give minutes >= 0 (inf for unreachable)"
+        raise ValidationError(msg)
+    return village, pairs["facility_id"].to_numpy(), minutes
+
+
+def catchment_demand(
+    pairs: pd.DataFrame,
+    population: np.ndarray,
+    threshold: float,
+    *,
+    decay: Decay = "step",
+    zones: Sequence[tuple[float, float]] | None = None,
+    sigma: float | None = None,
+) -> pd.Series:
+    """Step 1's weighted demand of each facility, from one part of the villages (additive).
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``village`` (row position into ``population``), ``facility_id`` and ``minutes``: the
+        (village, facility) pairs of this part, in reach or not (pairs beyond ``threshold``
+        weigh 0).
+    population : ndarray
+        Population of each village of this part (>= 0).
+    threshold, decay, zones, sigma
+        See :func:`two_step_fca`.
+
+    Returns
+    -------
+    Series
+        ``sum_i(P_i * w_ij)`` over this part's villages, indexed by ``facility_id`` (one entry
+        per facility named in ``pairs``). Sums of several parts add up to the demand of all
+        their villages: add them with ``pd.concat(parts).groupby(level=0).sum()``.
+    """
+    village, fid, minutes = _pairs(pairs)
+    pop = _vector(population, "population", None)
+    if len(village) and (village.min() < 0 or village.max() >= len(pop)):
+        msg = (
+            f"pairs name village rows up to {int(village.max())} but there are {len(pop)} "
+            "population values; give one population per village row"
+        )
+        raise ValidationError(msg)
+    w = decay_weights(minutes, threshold, decay=decay, zones=zones, sigma=sigma)
+    weighted = pop[village] * w if len(village) else np.zeros(0)
+    return pd.Series(weighted, index=pd.Index(fid, name="facility_id")).groupby(level=0).sum()
+
+
+def supply_ratios(supply: pd.Series, demand: pd.Series) -> pd.Series:
+    """Step 1's ratio ``R_j = S_j / D_j`` of each facility (0 where nobody is in reach).
+
+    Parameters
+    ----------
+    supply : Series
+        Capacity per facility (``facility_id`` index, >= 0).
+    demand : Series
+        Weighted demand per facility: the sum over every part of :func:`catchment_demand`
+        (``facility_id`` index); facilities missing from it have no demand in reach.
+
+    Returns
+    -------
+    Series
+        Supply per person, indexed like ``supply``.
+    """
+    s = _vector(supply.to_numpy(np.float64), "supply", None)
+    d = demand.reindex(supply.index).fillna(0.0).to_numpy(np.float64)
+    ratio = np.divide(s, d, out=np.zeros_like(s), where=d > 0)
+    return pd.Series(ratio, index=supply.index)
+
+
+def access_from_ratios(
+    pairs: pd.DataFrame,
+    ratios: pd.Series,
+    n_villages: int,
+    threshold: float,
+    *,
+    decay: Decay = "step",
+    zones: Sequence[tuple[float, float]] | None = None,
+    sigma: float | None = None,
+) -> np.ndarray:
+    """Step 2: the access ratio ``A_i = sum_j(R_j * w_ij)`` of each village of a part.
+
+    Parameters
+    ----------
+    pairs : DataFrame
+        ``village``, ``facility_id``, ``minutes`` of this part (see :func:`catchment_demand`).
+    ratios : Series
+        :func:`supply_ratios` of every facility (``facility_id`` index); a facility absent
+        from it adds nothing.
+    n_villages : int
+        Villages of this part (rows ``0..n_villages-1``).
+    threshold, decay, zones, sigma
+        See :func:`two_step_fca`.
+
+    Returns
+    -------
+    ndarray, shape (n_villages,)
+        Supply per person within reach (0 where nothing is in reach).
+    """
+    village, fid, minutes = _pairs(pairs)
+    w = decay_weights(minutes, threshold, decay=decay, zones=zones, sigma=sigma)
+    r = ratios.reindex(pd.Index(fid)).fillna(0.0).to_numpy(np.float64) if len(fid) else w
+    return np.bincount(village, weights=w * r, minlength=int(n_villages)).astype(np.float64)

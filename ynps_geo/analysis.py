@@ -63,7 +63,9 @@ class CountyResult:
     people: pd.DataFrame | None
     isochrones: list[dict[str, Any]]
     grid: GridSpec
-    access: pd.DataFrame | None = None
+    #: the county's part of capacity-aware access; :func:`finish_access` turns the parts of
+    #: all counties into access (demand gathered across borders)
+    access_part: AccessPart | None = None
     facility_isochrones: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -72,12 +74,15 @@ class CountyResult:
     surfaces: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
-def progress_bar(items: Any, what: str, *, enabled: bool | None, unit: str = "it") -> Any:
+def progress_bar(
+    items: Any, what: str, *, enabled: bool | None, unit: str = "it", total: int | None = None
+) -> Any:
     """``items`` wrapped in a ``tqdm.auto`` bar (a widget in Jupyter) when ``enabled``.
 
     ``enabled=None`` shows the bar on an interactive terminal when logging is at INFO or
     more verbose (so ``ynps-geo -q`` silences it); True shows it (``ynps_geo.analyze``'s
     default, a widget in Jupyter); False never. Without tqdm, the items themselves.
+    ``total`` is the count of an iterator without a length.
     """
     import sys
 
@@ -90,7 +95,7 @@ def progress_bar(items: Any, what: str, *, enabled: bool | None, unit: str = "it
         from tqdm.auto import tqdm
     except ImportError:
         return items
-    return tqdm(items, desc=what, unit=unit, leave=False)
+    return tqdm(items, desc=what, unit=unit, leave=False, total=total)
 
 
 def facility_matches(facilities: pd.DataFrame, group: Sequence[str]) -> np.ndarray:
@@ -139,6 +144,10 @@ def _fill_voids(dem: np.ndarray) -> tuple[np.ndarray, float]:
     return dem[tuple(idx)], frac
 
 
+#: a populated cell takes the setting of the nearest village within this distance (metres)
+SETTING_RADIUS_M = 2000.0
+
+
 def _settings_for_people(
     people_xy: np.ndarray,
     pop_density: np.ndarray,
@@ -147,15 +156,15 @@ def _settings_for_people(
 ) -> np.ndarray:
     """Urban/rural setting of raster cells: the nearest village's (within 2 km), else density.
 
-    Cells with no village within 2 km are urban when their density is at least 1,500 people
-    per km2 (the GHS/Eurostat urban-cluster density), rural otherwise.
+    Cells with no village within :data:`SETTING_RADIUS_M` are urban when their density is at
+    least 1,500 people per km2 (the GHS/Eurostat urban-cluster density), rural otherwise.
     """
     out = np.where(pop_density >= 1500.0, "urban", "rural").astype(object)
     if villages_xy is not None and len(villages_xy):
         from scipy.spatial import cKDTree
 
         d, i = cKDTree(villages_xy).query(people_xy, k=1)
-        near = d <= 2000.0
+        near = d <= SETTING_RADIUS_M
         out[near] = np.asarray(village_setting, dtype=object)[i[near]]
     return out
 
@@ -206,6 +215,18 @@ def county_area_wgs84(geom_wgs84: Any, margin_m: float) -> Any:
     epsg = utm_epsg(c.x, c.y)
     grown = reproject_geometry(geom_wgs84, "EPSG:4326", epsg).buffer(margin_m)
     return reproject_geometry(grown, epsg, "EPSG:4326")
+
+
+def county_cells(geom_wgs84: Any, options: Options) -> int:
+    """About how many grid cells a county's analysis has (the county and its margin).
+
+    Cheap (the bounds of the county in its UTM zone, grown by the margin): used to hand the
+    largest counties to workers first, so that no worker is left with a big one at the end.
+    """
+    c = geom_wgs84.centroid
+    x0, y0, x1, y1 = reproject_geometry(geom_wgs84, "EPSG:4326", utm_epsg(c.x, c.y)).bounds
+    m, res = options.margin_m, options.resolution_m
+    return int(np.ceil((x1 - x0 + 2 * m) / res) * np.ceil((y1 - y0 + 2 * m) / res))
 
 
 @dataclass
@@ -380,8 +401,9 @@ def analyze_county(
     group) the standards need (:class:`CountySearches`), then per standard the villages'
     values (:func:`village_values`), the people's (:func:`people_values`), the surface and
     the isochrones (:func:`standard_isochrones`); then one isochrone per facility
-    (:func:`county_facility_isochrones`) and capacity-aware access
-    (:func:`capacity_access`).
+    (:func:`county_facility_isochrones`) and the county's part of capacity-aware access
+    (:func:`county_access_part`; :func:`finish_access` completes it once every county's
+    part is in).
 
     Parameters
     ----------
@@ -440,7 +462,7 @@ def analyze_county(
     )
     acc = None
     if vil is not None and options.access and len(vil) and len(fac):
-        acc = capacity_access(engine, vil, fac, options)
+        acc = county_access_part(county, engine, vil, fac, options)
     if vil is not None:
         vil = gpd.GeoDataFrame(vil, geometry="geometry", crs="EPSG:4326")
     return CountyResult(
@@ -470,6 +492,10 @@ def county_people(
 ) -> tuple[pd.DataFrame | None, np.ndarray]:
     """People of the population raster inside the county, their setting and grid cell.
 
+    A cell's setting is the nearest village's within :data:`SETTING_RADIUS_M`, whichever
+    county that village belongs to (borders are not walls: a cell at the edge of one county
+    may lie next to another county's town), else its density.
+
     Returns
     -------
     people : DataFrame or None
@@ -486,12 +512,13 @@ def county_people(
     px, py = setup.fwd.transform(pcells.lon, pcells.lat)
     px, py = np.asarray(px), np.asarray(py)
     density = pcells.population / (pcells.cell_area_m2 / 1e6)
-    setting = _settings_for_people(
-        np.column_stack([px, py]),
-        density,
-        np.column_stack([setup.vx, setup.vy]) if vil is not None else None,
-        vil["setting"].to_numpy() if vil is not None else None,
-    )
+    near = _villages_near(inputs.villages, geom_wgs84) if inputs.villages is not None else vil
+    near_xy = near_setting = None
+    if near is not None:
+        nx, ny = setup.fwd.transform(near.geometry.x.to_numpy(), near.geometry.y.to_numpy())
+        near_xy = np.column_stack([np.asarray(nx), np.asarray(ny)])
+        near_setting = near["setting"].to_numpy()
+    setting = _settings_for_people(np.column_stack([px, py]), density, near_xy, near_setting)
     people = pd.DataFrame(
         {
             "county": county,
@@ -503,6 +530,13 @@ def county_people(
     )
     prow, pcol = grid.rowcol(px, py)
     return people, np.where(grid.inside(prow, pcol), prow * grid.width + pcol, -1)
+
+
+def _villages_near(villages: Any, geom_wgs84: Any) -> Any:
+    """Villages of any county within :data:`SETTING_RADIUS_M` of the county polygon."""
+    area = county_area_wgs84(geom_wgs84, SETTING_RADIUS_M + 50.0)  # chords cut arcs: pad
+    idx = villages.sindex.query(area, predicate="intersects")
+    return villages.iloc[np.sort(idx)]
 
 
 def settings_present(vil: pd.DataFrame | None, people: pd.DataFrame | None) -> set[str]:
@@ -783,57 +817,286 @@ ACCESS_CAPACITIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def capacity_access(
-    engine: Any, vil: pd.DataFrame, fac: pd.DataFrame, options: Options
-) -> pd.DataFrame:
-    """Capacity-aware access (2SFCA and enhanced 2SFCA) of each village.
+@dataclass
+class AccessPart:
+    """One county's share of capacity-aware access (2SFCA), before demand is gathered.
 
-    For each capacity attribute (beds, doctors, childcare places), the facilities holding it
-    are searched one by one with a cutoff at the catchment, giving a village x facility
-    travel-time matrix (minutes, ``options.access_mode``). Facilities lacking the attribute
-    are left out and named (``attrs["missing_capacity"]``), so figures are lower bounds then.
-    Demand is the county's villages; people beyond the county border who share the same
-    facilities are not counted (access near borders is overstated).
+    People cross county lines: a facility near a border serves villages of every county
+    around it, so its supply-to-demand ratio needs the demand of all of them. Each county
+    task therefore returns its part (:func:`county_access_part`), and :func:`finish_access`
+    adds the parts' demand per facility before computing any village's access. Every table
+    is small: pairs within the catchment only.
+
+    Attributes
+    ----------
+    county : str
+    villages : DataFrame
+        ``village_id, county, population`` of the county's villages (row ``i`` is village
+        ``i`` of ``pairs``).
+    capacities : list of str
+        Capacity attributes measured (those the facilities have a column for).
+    pairs : DataFrame
+        ``capacity, village, facility_id, minutes``: every (village, facility with a known
+        capacity) pair within ``access_threshold_min`` in ``access_mode`` (inclusive).
+    supply : DataFrame
+        ``capacity, facility_id, supply`` of the facilities with a known capacity within the
+        county and its margin.
+    demand : DataFrame
+        ``capacity, facility_id, demand_zones, demand_step``: the county's villages'
+        weighted demand in each facility's catchment (enhanced 2SFCA zones and classic
+        step); additive across counties.
+    missing : dict
+        capacity -> ids of the facilities of its kind without a value (left out).
+    """
+
+    county: str
+    villages: pd.DataFrame
+    capacities: list[str]
+    pairs: pd.DataFrame
+    supply: pd.DataFrame
+    demand: pd.DataFrame
+    missing: dict[str, list[Any]]
+
+
+def _access_minutes(
+    engine: Any, rows: np.ndarray, options: Options
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Village x facility travel minutes within the 2SFCA catchment, as sparse triples.
+
+    The one search of capacity-aware access: each facility row of ``rows`` is searched on
+    its own (``options.access_mode``, cut off at ``options.access_threshold_min``).
+
+    Parameters
+    ----------
+    engine : TravelEngine
+    rows : ndarray of int
+        Facility rows (engine positions) to search.
+    options : Options
 
     Returns
     -------
-    DataFrame
-        One row per (village, capacity): ``village_id, county, population, capacity,
-        facilities_in_reach, access_per_1000`` (enhanced 2SFCA with ``options.access_zones``)
-        and ``access_2sfca_per_1000`` (classic, step at ``options.access_threshold_min``).
+    (village, position, minutes) : ndarrays
+        One entry per pair within the catchment (inclusive): the village's position in the
+        engine's villages, the facility's position in ``rows`` and the minutes.
     """
-    from ynps_geo.access import access_table
-
-    frames = []
     cutoff_s = options.access_threshold_min * 60.0
-    # facilities holding a known value of any capacity, each searched once (beds and doctors
-    # share the health facilities)
-    plan: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    rows = np.asarray(rows, dtype=np.int64)
+    if not len(rows):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    # bounded searches: each costs the part of the county it reaches
+    rowptr, vil_idx, dist = engine.search_local(
+        options.access_mode, [rows[i : i + 1] for i in range(len(rows))], cutoff_s, "villages"
+    )
+    pos = np.repeat(np.arange(len(rows), dtype=np.int64), np.diff(rowptr))
+    minutes = dist / 60.0
+    keep = minutes <= options.access_threshold_min
+    order = np.lexsort((vil_idx[keep], pos[keep]))  # by facility, then village
+    return vil_idx[keep][order], pos[keep][order], minutes[keep][order]
+
+
+def county_access_part(
+    county: str, engine: Any, vil: pd.DataFrame, fac: pd.DataFrame, options: Options
+) -> AccessPart:
+    """A county's part of capacity-aware access: its pairs in reach and partial demand.
+
+    For each capacity attribute (beds, doctors, childcare places), the facilities holding
+    a known value are searched once each (:func:`_access_minutes`; beds and doctors share
+    the health facilities). Facilities lacking the value are left out and named, so figures
+    are lower bounds then. :func:`finish_access` turns the parts of all counties into access.
+
+    Raises
+    ------
+    ValidationError
+        A village without a valid population, or a negative capacity.
+    """
+    from ynps_geo.access import catchment_demand
+
+    fid = fac["facility_id"].to_numpy()
+    plan: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    missing: dict[str, list[Any]] = {}
     for cap, groups in ACCESS_CAPACITIES.items():
         if cap not in fac.columns:
             continue
         match = facility_matches(fac, groups)
         values = pd.to_numeric(fac[cap], errors="coerce").to_numpy(float)
-        plan[cap] = (match, np.nonzero(match & np.isfinite(values))[0])
-    rows = np.unique(np.concatenate([k for _, k in plan.values()])) if plan else np.zeros(0, int)
-    # village x searched facility; bounded searches cost what they reach
-    minutes = engine.village_matrix(options.access_mode, rows, cutoff_s).T / 60.0
-    for cap, (match, known) in plan.items():
-        sub = fac.iloc[np.nonzero(match)[0]]
-        full = np.full((len(vil), len(sub)), np.inf)
-        full[:, np.isin(np.nonzero(match)[0], known)] = minutes[:, np.searchsorted(rows, known)]
-        villages = vil[["village_id", "county", "population"]]
-        e2 = access_table(
-            villages, sub, full, cap, options.access_threshold_min, zones=list(options.access_zones)
+        known = np.nonzero(match & np.isfinite(values))[0]
+        if (values[known] < 0).any():
+            neg = fid[known[values[known] < 0]][:5].tolist()
+            msg = f"facilities {neg} have a negative '{cap}'; capacities must be >= 0"
+            raise ValidationError(msg)
+        plan[cap] = (match, known, values)
+        missing[cap] = [
+            v.item() if hasattr(v, "item") else v for v in fid[match & ~np.isfinite(values)]
+        ]
+    pop = pd.to_numeric(vil["population"], errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(pop) | (pop < 0)
+    if plan and bad.any():  # no capacity column: no access measured, population unused
+        ids = vil["village_id"].to_numpy()[bad][:5].tolist()
+        msg = (
+            f"{int(bad.sum())} village(s) have no valid population (e.g. {ids}); fill their "
+            "population or drop them before computing access"
         )
-        classic = access_table(villages, sub, full, cap, options.access_threshold_min)
-        e2 = e2.assign(capacity=cap, access_2sfca_per_1000=classic["access_per_1000"].to_numpy())
-        e2.attrs = dict(e2.attrs)
-        frames.append(e2)
+        raise ValidationError(msg)
+    villages = pd.DataFrame(
+        {
+            "village_id": vil["village_id"].to_numpy(),
+            "county": vil["county"].to_numpy() if "county" in vil else county,
+            "population": pop,
+        }
+    )
+    rows = np.unique(np.concatenate([k for _, k, _ in plan.values()])) if plan else np.zeros(0, int)
+    v_idx, pos, minutes = _access_minutes(engine, rows, options)
+    f_row = rows[pos] if len(pos) else np.zeros(0, np.int64)
+    pairs, supply, demand = [], [], []
+    zones = list(options.access_zones)
+    for cap, (_, known, values) in plan.items():
+        sel = np.isin(f_row, known)
+        p = pd.DataFrame(
+            {
+                "capacity": cap,
+                "village": v_idx[sel],
+                "facility_id": fid[f_row[sel]],
+                "minutes": minutes[sel],
+            }
+        )
+        pairs.append(p)
+        supply.append(
+            pd.DataFrame({"capacity": cap, "facility_id": fid[known], "supply": values[known]})
+        )
+        thr = options.access_threshold_min
+        dz = catchment_demand(p, pop, thr, zones=zones).reindex(fid[known]).fillna(0.0)
+        ds = catchment_demand(p, pop, thr).reindex(fid[known]).fillna(0.0)
+        demand.append(
+            pd.DataFrame(
+                {
+                    "capacity": cap,
+                    "facility_id": fid[known],
+                    "demand_zones": dz.to_numpy(np.float64),
+                    "demand_step": ds.to_numpy(np.float64),
+                }
+            )
+        )
+
+    def frame(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+    return AccessPart(
+        county=str(county),
+        villages=villages,
+        capacities=list(plan),
+        pairs=frame(pairs, ["capacity", "village", "facility_id", "minutes"]),
+        supply=frame(supply, ["capacity", "facility_id", "supply"]),
+        demand=frame(demand, ["capacity", "facility_id", "demand_zones", "demand_step"]),
+        missing=missing,
+    )
+
+
+def finish_access(parts: Sequence[AccessPart | None], options: Options) -> pd.DataFrame:
+    """Capacity-aware access of every village from the counties' parts (the reduce step).
+
+    Step 1 of 2SFCA: each facility's demand is the sum of every county's partial demand (a
+    facility near a border is shared by the villages on both sides), its ratio the supply
+    over that demand. Step 2: each village's access sums the ratios of the facilities it
+    reaches, weighted by the catchment's zones. The result equals 2SFCA on the whole
+    village x facility matrix of all counties at once.
+
+    Parameters
+    ----------
+    parts : sequence of AccessPart or None
+        One per county (None where a county has no access part), in output order.
+    options : Options
+        ``access_threshold_min`` and ``access_zones``, as in the county tasks.
+
+    Returns
+    -------
+    DataFrame
+        One row per (village, capacity), county by county: ``village_id, county,
+        population, facilities_in_reach, access_ratio, access_per_1000`` (enhanced 2SFCA),
+        ``capacity`` and ``access_2sfca_per_1000`` (classic 2SFCA). A county whose area holds
+        no facility with a known value of a capacity has NaN access for it.
+        ``attrs["missing_capacity"]``: capacity -> facility ids without a value.
+
+    Raises
+    ------
+    ValidationError
+        A facility id given two different capacities by two counties (ids must be unique).
+    """
+    from ynps_geo.access import access_from_ratios, supply_ratios
+
+    got = [p for p in parts if p is not None]
+    if not got:
+        return pd.DataFrame()
+    thr = options.access_threshold_min
+    zones = list(options.access_zones)
+    supply = pd.concat([p.supply for p in got], ignore_index=True)
+    supply = supply.drop_duplicates(["capacity", "facility_id", "supply"])
+    clash = supply.duplicated(["capacity", "facility_id"], keep=False)
+    if clash.any():
+        ids = supply.loc[clash, "facility_id"].drop_duplicates().head(5).tolist()
+        msg = (
+            f"facilities {ids} have different capacities in different counties' areas: their "
+            "ids are not unique. Fix: give every facility its own id"
+        )
+        raise ValidationError(msg)
+    demand = pd.concat([p.demand for p in got], ignore_index=True)
+    demand = demand.groupby(["capacity", "facility_id"], sort=False)[
+        ["demand_zones", "demand_step"]
+    ].sum()
+    ratios: dict[str, tuple[pd.Series, pd.Series]] = {}
+    for cap, sup in supply.groupby("capacity", sort=False):
+        s = sup.set_index("facility_id")["supply"].astype(np.float64)
+        d = demand.xs(cap, level="capacity") if cap in demand.index.get_level_values(0) else None
+        dz = d["demand_zones"] if d is not None else pd.Series(dtype=np.float64)
+        ds = d["demand_step"] if d is not None else pd.Series(dtype=np.float64)
+        ratios[str(cap)] = (supply_ratios(s, dz), supply_ratios(s, ds))
+    frames = []
+    for p in got:
+        n = len(p.villages)
+        county_supply = set(p.supply["capacity"])
+        for cap in p.capacities:
+            pr = p.pairs[p.pairs["capacity"] == cap]
+            if cap in county_supply:
+                rz, rs = ratios[cap]
+                e2 = access_from_ratios(pr, rz, n, thr, zones=zones)
+                classic = access_from_ratios(pr, rs, n, thr)
+            else:  # no facility of the county's area has a known value
+                e2 = classic = np.full(n, np.nan)
+            in_reach = np.bincount(pr["village"].to_numpy(np.int64), minlength=n)
+            frames.append(
+                p.villages.assign(
+                    facilities_in_reach=in_reach.astype(np.int64),
+                    access_ratio=e2,
+                    access_per_1000=e2 * 1000.0,
+                    capacity=cap,
+                    access_2sfca_per_1000=classic * 1000.0,
+                )
+            )
     if not frames:
         return pd.DataFrame()
     out = pd.concat(frames, ignore_index=True)
-    out.attrs["missing_capacity"] = {
-        f.attrs.get("capacity"): f.attrs.get("missing_capacity", []) for f in frames
-    }
+    missing: dict[str, list[Any]] = {}
+    for p in got:
+        for cap, ids in p.missing.items():
+            have = missing.setdefault(cap, [])
+            have += [i for i in ids if i not in have]
+    out.attrs["missing_capacity"] = missing
     return out
+
+
+def capacity_access(
+    engine: Any, vil: pd.DataFrame, fac: pd.DataFrame, options: Options
+) -> pd.DataFrame:
+    """Capacity-aware access (2SFCA and enhanced 2SFCA) of one county's villages alone.
+
+    :func:`county_access_part` and :func:`finish_access` of this county only: the demand is
+    this county's villages. The analysis of several counties gathers the parts of all of
+    them first (see :func:`finish_access`), so that villages across a border share the
+    facilities between them.
+
+    Returns
+    -------
+    DataFrame
+        See :func:`finish_access`.
+    """
+    county = str(vil["county"].iloc[0]) if "county" in vil and len(vil) else ""
+    return finish_access([county_access_part(county, engine, vil, fac, options)], options)

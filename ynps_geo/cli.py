@@ -110,10 +110,17 @@ def _county_options(p: argparse.ArgumentParser) -> None:
         help="analyse only this county (repeatable); split a province across machines",
     )
     p.add_argument("--jobs", type=int, help="counties in parallel worker processes (default 1)")
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the counties on this Dask cluster (tcp://host:8786, or a scheduler file "
+        "ending in .json); the workers read the inputs from the config's paths. Needs "
+        "pip install 'ynps-geo[dask]'",
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {"counties": args.county, "jobs": args.jobs}
+    return {"counties": args.county, "jobs": args.jobs, "scheduler": args.scheduler}
 
 
 def _fetch_parser(sub: Any) -> None:

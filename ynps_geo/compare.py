@@ -191,7 +191,7 @@ def run_manifest(cfg: AnalysisConfig, standards: Sequence[PlanStandard]) -> dict
     options = {
         k: v
         for k, v in cfg.opts.as_config().items()
-        if k not in ("jobs", "counties", "language", "facility_isochrones")
+        if k not in ("jobs", "scheduler", "counties", "language", "facility_isochrones")
     }
     defaults = {k: getattr(settings, k) for k in settings.ANALYSIS_DEFAULTS}
     try:

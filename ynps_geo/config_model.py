@@ -21,6 +21,7 @@ Ranges (inclusive unless said):
 ``access_threshold_min``    > 0 and <= 600
 ``max_slope_deg``           > 0 and <= 90
 ``jobs``                    an integer >= 1
+``scheduler``               a Dask scheduler address (``tcp://host:8786``) or scheduler file
 ``speeds``                  class name -> km/h, each > 0 and <= 200
 ==========================  ==============================================================
 """
@@ -47,6 +48,10 @@ OPTION_FIXES: dict[str, str] = {
     "access_threshold_min": "give the 2SFCA catchment in minutes, a number > 0 (default 30)",
     "max_slope_deg": "give the steepest walkable slope in degrees, a number in (0, 90]",
     "jobs": "give the number of worker processes, a whole number >= 1",
+    "scheduler": (
+        "give the Dask scheduler's address, e.g. tcp://10.0.0.5:8786, or the path of its "
+        "scheduler file (.json)"
+    ),
     "speeds": "map road classes to km/h, e.g. speeds: {track: 8, tertiary: 25}",
     "outside_facilities": "use keep (the default) or drop",
     "facility_isochrones": "use none, walk (the default) or all",
@@ -77,6 +82,12 @@ def _model() -> Any:
             msg = "a number is needed, not true/false"
             raise ValueError(msg)
         return value
+
+    def text(value: Any) -> Any:
+        if not isinstance(value, str):
+            msg = "text is needed (an address such as tcp://10.0.0.5:8786)"
+            raise ValueError(msg)
+        return value.strip()
 
     def num(**limits: float) -> Any:
         # the Field first, so that its limits reach the JSON Schema (minimum, maximum...)
@@ -114,6 +125,11 @@ def _model() -> Any:
         )
         jobs: Annotated[int, Field(ge=1, le=1024), BeforeValidator(no_bool)] = Field(
             None, description="counties in parallel worker processes (default 1)"
+        )
+        scheduler: Annotated[str, Field(min_length=1), BeforeValidator(text)] = Field(
+            None,
+            description="run the counties on this Dask cluster: the scheduler's address "
+            "(tcp://host:8786) or scheduler file; workers read the inputs from the same paths",
         )
         speeds: dict[str, num(gt=0, le=200)] = Field(
             None, description="driving speed per road class, km/h, e.g. {track: 8}"

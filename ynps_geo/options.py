@@ -29,7 +29,7 @@ from ynps_geo import settings
 __all__ = ["NOT_IN_RESULTS", "Options"]
 
 #: attributes that change no figure of a result (left out of the result cache's key)
-NOT_IN_RESULTS: tuple[str, ...] = ("jobs", "progress")
+NOT_IN_RESULTS: tuple[str, ...] = ("jobs", "scheduler", "progress")
 
 
 #: field metadata of a config key
@@ -79,6 +79,9 @@ class Options:
         Facilities beyond the counties and their margin: kept and noted (default), or dropped.
     jobs : int
         Counties analysed in parallel worker processes (default 1).
+    scheduler : str or None
+        Run the counties on this Dask cluster: the scheduler's address (``tcp://host:8786``)
+        or scheduler file (default None: on this machine, as ``jobs`` says).
     counties : tuple of str or None
         Analyse only these counties of the boundary layer (a name in the config is a list of one).
     groups : dict or None
@@ -133,6 +136,7 @@ class Options:
     speeds: dict[str, float] | None = field(default=None, metadata=_KEY)
     outside_facilities: Literal["keep", "drop"] = field(default="keep", metadata=_KEY)
     jobs: int = field(default=1, metadata=_KEY)
+    scheduler: str | None = field(default=None, metadata=_KEY)
     counties: tuple[str, ...] | None = field(default=None, metadata=_KEY)
     groups: dict[str, list[str]] | None = field(default=None, metadata=_KEY)
     pilot_counties: list[str] | None = field(default=None, metadata=_KEY)

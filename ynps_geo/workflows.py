@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ynps_geo.analysis import Inputs, Options, analyze_county
+from ynps_geo.analysis import Inputs, Options, analyze_county, county_cells, finish_access
 from ynps_geo.config import AnalysisConfig, load_config
 from ynps_geo.coverage import (
     county_groups,
@@ -141,19 +141,13 @@ def _facility_notes(f: Any) -> list[str]:
 
 
 def _merge_facility_layers(layers: list[Any]) -> Any:
-    """The facility layers as one GeoDataFrame; an id seen before is prefixed by its source."""
+    """The facility layers as one GeoDataFrame with unique ids (:func:`unique_ids`)."""
     import geopandas as gpd
 
     facilities = gpd.GeoDataFrame(
         pd.concat(layers, ignore_index=True), geometry="geometry", crs="EPSG:4326"
     )
-    if facilities["facility_id"].duplicated().any():
-        dup = facilities["facility_id"].duplicated(keep="first")
-        facilities.loc[dup, "facility_id"] = (
-            facilities.loc[dup, "source"].astype(str)
-            + ":"
-            + facilities.loc[dup, "facility_id"].astype(str)
-        )
+    facilities["facility_id"] = unique_ids(facilities["facility_id"], facilities["source"])
     return facilities
 
 
@@ -298,6 +292,31 @@ def _read_barriers(cfg: AnalysisConfig) -> tuple[Any, list[str]]:
     path = cfg.barriers["path"]
     barriers = read_geometries(path, crs=cfg.barriers.get("crs"), layer=cfg.barriers.get("layer"))
     return barriers, [f"barriers from {path.name}: {len(barriers)} features walking cannot cross"]
+
+
+def unique_ids(ids: pd.Series, sources: pd.Series) -> np.ndarray:
+    """Facility ids made unique across layers: ``source:id`` for a repeat, then ``#2``...
+
+    Capacity-aware access adds each facility's demand across counties by id, and the
+    comparisons of runs match facilities by id, so no two facilities of a run may share one.
+    The first facility of an id keeps it; a repeat from another layer becomes
+    ``<source>:<id>``; should that be taken too, ``<source>:<id>#2``, ``#3``...
+    """
+    out = ids.astype(str).to_numpy(dtype=object).copy()
+    repeat = pd.Series(out).duplicated(keep="first").to_numpy()
+    if not repeat.any():
+        return out
+    taken = set(out)  # every id as given: a new name never takes one of them
+    src = sources.astype(str).to_numpy(dtype=object)
+    for i in np.flatnonzero(repeat):
+        base = f"{src[i]}:{out[i]}"
+        new, n = base, 1
+        while new in taken:
+            n += 1
+            new = f"{base}#{n}"
+        out[i] = new
+        taken.add(new)
+    return out
 
 
 def _village_notes(villages: Any) -> list[str]:
@@ -524,14 +543,42 @@ def _compute(
     evaluable = [s for s in circles if s.id not in not_evaluable]
     pairs = list(zip(inputs.counties["county"], inputs.counties.geometry, strict=True))
     jobs = opts.jobs
-    for county, res in _county_results(pairs, inputs, evaluable, opts, jobs, county_job):
+    scheduler = opts.scheduler
+    done: dict[str, Any] = {}
+    if scheduler and county_job is None:
+        from ynps_geo.cluster import cluster_county_results
+
+        if jobs > 1:
+            log.info(
+                "counties run on the Dask cluster at %s; jobs (%d) is not used", scheduler, jobs
+            )
+        results = _progress_bar(
+            cluster_county_results(str(scheduler), cfg, pairs, evaluable, opts),
+            "counties",
+            opts.progress,
+            len(pairs),
+        )
+    else:
+        if scheduler:
+            log.warning(
+                "a scenario run shares the baseline's searches with the scenario in this "
+                "process, so its counties run here; scheduler %s is not used",
+                scheduler,
+            )
+        results = _county_results(pairs, inputs, evaluable, opts, jobs, county_job)
+    for county, res in results:  # in the order they finish
+        done[str(county)] = res
+        if isinstance(res, YnpsGeoError):
+            log.error("county %s failed: %s", county, res)
+        else:
+            say(f"county {county}: {res.grid.height}x{res.grid.width} grid, {res.seconds:.1f} s")
+    for county, _ in pairs:  # the outputs in the boundary layer's order
+        res = done.pop(str(county))
         if isinstance(res, YnpsGeoError):
             failures[str(county)] = str(res)
             errors.append(res)
-            log.error("county %s failed: %s", county, res)
             continue
         timings[f"county:{county}"] = res.seconds
-        say(f"county {county}: {res.grid.height}x{res.grid.width} grid, {res.seconds:.1f} s")
         notes += [f"{county}: {n}" for n in res.notes]
         if res.villages is not None:
             vil_parts.append(res.villages)
@@ -541,14 +588,15 @@ def _compute(
         if res.surfaces:
             surfaces[str(county)] = (res.grid, res.surfaces)
         fiso_rows += res.facility_isochrones
-        if res.access is not None and len(res.access):
-            acc_parts.append(res.access)
-            for cap, ids in res.access.attrs.get("missing_capacity", {}).items():
+        if res.access_part is not None:
+            acc_parts.append(res.access_part)
+            for cap, ids in res.access_part.missing.items():
                 if ids:
                     notes.append(
                         f"{county}: {len(ids)} facilities have no '{cap}' value and are "
                         f"left out of capacity-aware access (figures are lower bounds)"
                     )
+        del res
     villages = (
         gpd.GeoDataFrame(
             pd.concat(vil_parts, ignore_index=True), geometry="geometry", crs="EPSG:4326"
@@ -558,6 +606,12 @@ def _compute(
     )
     if pairs and len(failures) == len(pairs):
         raise _all_failed(failures, errors)
+    if failures and acc_parts:
+        notes.append(
+            f"capacity-aware access near the borders of the counties that failed "
+            f"({', '.join(failures)}) leaves out their villages' demand for the facilities "
+            "they share, so it is overstated there until they run"
+        )
     people = pd.concat(ppl_parts, ignore_index=True) if ppl_parts else None
     counties_ok = [str(c) for c in inputs.counties["county"] if str(c) not in failures]
     cov = _coverage_with_unknown(villages, people, circles, counties_ok, set(not_evaluable))
@@ -588,7 +642,8 @@ def _compute(
         timings=timings,
         config_text=config_text(cfg),
         inputs=_describe_inputs(cfg),
-        access=pd.concat(acc_parts, ignore_index=True) if acc_parts else pd.DataFrame(),
+        # the reduce step: every county's demand per facility, then each village's access
+        access=finish_access(acc_parts, opts),
         by_group=coverage_by_group(cov, county_groups(counties_ok, opts.groups)),
         by_township=coverage_by_township(villages, evaluable),
         facility_isochrones=(
@@ -749,29 +804,60 @@ def _county_results(
     opts: Options,
     jobs: int,
     job: Callable[..., Any] | None = None,
-) -> Any:
-    """Yield ``(county, CountyResult or YnpsGeoError)`` for every county, in order.
+) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(county, CountyResult or YnpsGeoError)`` for every county as it finishes.
 
-    With ``jobs > 1`` the counties run in that many worker processes (spawned, so numba's
-    threads are never forked); a county's :class:`~ynps_geo.errors.YnpsGeoError` is returned,
-    not raised, so one county's bad data never loses the others.
+    Serially (in order), or with ``jobs > 1`` in that many worker processes (spawned, so
+    numba's threads are never forked). Each worker receives the inputs once, when it
+    starts, not once per county; the largest counties (by grid cells) go first, so that
+    no worker is left with a big one at the end. A county's
+    :class:`~ynps_geo.errors.YnpsGeoError` is returned, not raised, so one county's bad
+    data never loses the others.
     """
     if job is not None or jobs <= 1 or len(pairs) < 2:
         for county, geom in _progress_bar(pairs, "counties", opts.progress):
             yield county, (job or _county_job)(str(county), geom, inputs, circles, opts)
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     workers = min(jobs, len(pairs))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-        futures = [
-            pool.submit(_county_job, str(county), geom, inputs, circles, opts)
-            for county, geom in pairs
-        ]
-        bar = _progress_bar(futures, "counties", opts.progress)
-        for (county, _), fut in zip(pairs, bar, strict=True):
-            yield county, fut.result()
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_set_pool_inputs,
+        initargs=(inputs,),
+    ) as pool:
+        futures = {
+            pool.submit(_pool_county_job, str(county), geom, circles, opts): county
+            for county, geom in largest_first(pairs, opts)
+        }
+        for fut in _progress_bar(as_completed(futures), "counties", opts.progress, len(pairs)):
+            yield futures[fut], fut.result()
+
+
+def largest_first(pairs: list[tuple[Any, Any]], opts: Options) -> list[tuple[Any, Any]]:
+    """The ``(county, geometry)`` pairs, the largest grid first (see :func:`county_cells`)."""
+    cells = [county_cells(geom, opts) for _, geom in pairs]
+    order = sorted(range(len(pairs)), key=lambda i: -cells[i])  # stable among equals
+    return [pairs[i] for i in order]
+
+
+#: the inputs of a worker process of the local pool (set once per process, at its start)
+_POOL_INPUTS: Inputs | None = None
+
+
+def _set_pool_inputs(inputs: Inputs) -> None:
+    global _POOL_INPUTS
+    _POOL_INPUTS = inputs
+
+
+def _pool_county_job(county: str, geom: Any, circles: list[PlanStandard], opts: Options) -> Any:
+    """:func:`_county_job` in a worker of the local pool, on the inputs it was started with."""
+    if _POOL_INPUTS is None:  # pragma: no cover - the pool's initializer sets them
+        msg = "internal: a worker process started without its inputs"
+        raise RuntimeError(msg)
+    return _county_job(county, geom, _POOL_INPUTS, circles, opts)
 
 
 def _county_job(
@@ -784,13 +870,18 @@ def _county_job(
         return err
 
 
-def _progress_bar(items: list[Any], what: str, enabled: bool | None = None) -> Any:
-    """A tqdm.auto bar over counties when there is more than one (see analysis.progress_bar)."""
+def _progress_bar(
+    items: Any, what: str, enabled: bool | None = None, total: int | None = None
+) -> Any:
+    """A tqdm.auto bar over counties when there is more than one (see analysis.progress_bar).
+
+    ``total`` gives the count of an iterator (``as_completed``) that has no length.
+    """
     from ynps_geo.analysis import progress_bar
 
-    if len(items) < 2:
+    if (len(items) if total is None else total) < 2:
         return items
-    return progress_bar(items, what, enabled=enabled, unit="county")
+    return progress_bar(items, what, enabled=enabled, unit="county", total=total)
 
 
 def _rules(
@@ -956,7 +1047,9 @@ def analyze(
     """Run the full analysis described by a YAML config and write every output into ``out_dir``.
 
     ``options`` override the config's option keys, e.g. ``{"counties": ["大理市"], "jobs": 2}``
-    (one county of a provincial config; counties in parallel worker processes).
+    (one county of a provincial config; counties in parallel worker processes) or
+    ``{"scheduler": "tcp://10.0.0.5:8786"}`` (the counties on a Dask cluster, see
+    :mod:`ynps_geo.cluster`).
     ``scenario`` names planned facilities (a YAML of facility layers, or a layer such as the
     ``sites`` command's output): the baseline is written into ``out_dir`` as usual, the
     scenario into ``out_dir/scenario/`` and the gain beside them (see
