@@ -11,7 +11,6 @@ import numpy as np
 
 from ._heap import ensure_capacity, new_heap, pop_fix, push
 from .buckets import bucket_plan, msd_buckets_into
-from .delta import delta_width, msd_delta_into
 
 #: graphs with fewer nodes than this are searched with the heap on one thread
 BUCKET_MIN_NODES = 50_000
@@ -68,27 +67,16 @@ def msd_into(
 
 @nb.njit(cache=True)
 def plan(indptr: np.ndarray, weights: np.ndarray, method: int) -> tuple[float, int, int]:
-    """Search parameters ``(x, ring size, max degree)`` for :func:`search_into`.
+    """Bucket parameters ``(1 / delta, ring size, max degree)`` for :func:`search_into`;
+    ring size 0 selects the heap.
 
-    Ring size ``> 0``: Dinitz's buckets with ``x = 1 / delta``; ``-1``: Δ-stepping with
-    bucket width ``x`` (:mod:`.delta`); ``0``: the heap.
-
-    ``method``: 0 automatic (on graphs of at least ``BUCKET_MIN_NODES`` nodes: buckets where
-    the weights allow them, else Δ-stepping), 1 heap, 2 buckets whenever the weights allow
-    them (else the heap), 3 Δ-stepping whenever a weight is positive (else the heap).
+    ``method``: 0 automatic (buckets on graphs of at least ``BUCKET_MIN_NODES`` nodes whose
+    weights allow them), 1 heap, 2 buckets whenever the weights allow them.
     """
     n = indptr.shape[0] - 1
     if method == 1 or (method == 0 and n < BUCKET_MIN_NODES):
         return 0.0, 0, 0
-    if method == 3:
-        d = delta_width(weights)
-        return (d, -1, 0) if d > 0.0 else (0.0, 0, 0)
-    invd, NB, maxdeg = bucket_plan(indptr, weights)
-    if NB == 0 and method == 0:
-        d = delta_width(weights)
-        if d > 0.0:
-            return d, -1, 0
-    return invd, NB, maxdeg
+    return bucket_plan(indptr, weights)
 
 
 @nb.njit(cache=True)
@@ -108,8 +96,7 @@ def search_into(
     pnode: np.ndarray,
     pnext: np.ndarray,
 ) -> None:
-    """The bucketed search when ``NB > 0``, Δ-stepping when ``NB < 0`` (``invd`` is then
-    the bucket width; see :func:`plan`), else the heap (:func:`msd_into`).
+    """The bucketed search when ``NB > 0`` (see :func:`plan`), else :func:`msd_into`.
 
     Both give the same ``dist`` and ``nearest`` (same arithmetic, same tie rule). ``dist``
     and ``nearest`` must hold inf and -1 for the heap (the bucketed search overwrites
@@ -136,17 +123,11 @@ def search_into(
             pnext,
         )
     elif order.shape[0] == 0:
-        if NB < 0:
-            msd_delta_into(indptr, indices, weights, sources, cutoff, dist, nearest, invd)
-        else:
-            msd_into(indptr, indices, weights, sources, cutoff, dist, nearest)
+        msd_into(indptr, indices, weights, sources, cutoff, dist, nearest)
     else:
         d = np.full(dist.shape[0], np.inf, dtype=np.float64)
         q = np.full(dist.shape[0], -1, dtype=np.int64)
-        if NB < 0:
-            msd_delta_into(indptr, indices, weights, sources, cutoff, d, q, invd)
-        else:
-            msd_into(indptr, indices, weights, sources, cutoff, d, q)
+        msd_into(indptr, indices, weights, sources, cutoff, d, q)
         for v in range(d.shape[0]):
             dist[order[v]] = d[v]
             nearest[order[v]] = q[v]
@@ -190,7 +171,7 @@ def multi_source_dijkstra(
     # the bucketed search writes every entry; the heap needs inf / -1 to start from
     dist = np.empty(n, dtype=np.float64)
     nearest = np.empty(n, dtype=np.int64)
-    if NB <= 0:
+    if NB == 0:
         dist[:] = np.inf
         nearest[:] = -1
     search_into(
