@@ -826,7 +826,7 @@ def _county_results(
         max_workers=workers,
         mp_context=mp.get_context("spawn"),
         initializer=_set_pool_inputs,
-        initargs=(inputs,),
+        initargs=(inputs, max(1, (os.cpu_count() or 1) // workers)),
     ) as pool:
         futures = {
             pool.submit(_pool_county_job, str(county), geom, circles, opts): county
@@ -847,9 +847,14 @@ def largest_first(pairs: list[tuple[Any, Any]], opts: Options) -> list[tuple[Any
 _POOL_INPUTS: Inputs | None = None
 
 
-def _set_pool_inputs(inputs: Inputs) -> None:
+def _set_pool_inputs(inputs: Inputs, threads: int = 1) -> None:
+    """A pool worker's start: its inputs, and its share of the cores for numba's threads
+    (``jobs`` workers each running every core's threads would oversubscribe the machine)."""
     global _POOL_INPUTS
     _POOL_INPUTS = inputs
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))  # type: ignore[attr-defined]
 
 
 def _pool_county_job(county: str, geom: Any, circles: list[PlanStandard], opts: Options) -> Any:
