@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ynps_geo import settings
 from ynps_geo.errors import (
     ConfigError,
     DataSourceError,
@@ -73,12 +74,7 @@ CONNECT_TIMEOUT_S = 30.0
 #: ``ynps_geo.settings`` a county's analysis reads on the worker; the client's values travel
 #: with each task so that a worker computes exactly what this process would
 SETTINGS_SENT: tuple[str, ...] = (
-    "walking_speed_kmh",
-    "offroad_speed_factor",
-    "raster_resolution_m",
-    "analysis_margin_m",
-    "max_snap_distance_m",
-    "road_reach_m",
+    *settings.ANALYSIS_DEFAULTS,
     "max_grid_cells",
     "max_village_population",
 )
@@ -188,7 +184,6 @@ def cluster_county_results(
     DataSourceError, MissingDependencyError
         See :func:`connect`; also ynps_geo missing on the workers.
     """
-    from ynps_geo import settings
     from ynps_geo.workflows import largest_first
 
     _check_reachable(cfg, address)

@@ -22,6 +22,17 @@ import numpy as np
 from ._heap import ensure_capacity, new_heap, pop_fix, push
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _append(a: np.ndarray, k: int, x: int) -> np.ndarray:
+    """``a`` with ``a[k] = x``, grown twice when full."""
+    if k == a.shape[0]:
+        grown = np.empty(2 * k, dtype=a.dtype)
+        grown[:k] = a
+        a = grown
+    a[k] = x
+    return a
+
+
 @nb.njit(cache=True, nogil=True)
 def local_searches(
     indptr: np.ndarray,
@@ -62,11 +73,7 @@ def local_searches(
             s = flat[i]
             if dist[s] == 0.0:
                 continue
-            if nt == touched.shape[0]:
-                grown = np.empty(2 * nt, dtype=np.int64)
-                grown[:nt] = touched
-                touched = grown
-            touched[nt] = s
+            touched = _append(touched, nt, s)
             nt += 1
             dist[s] = 0.0
             h = ensure_capacity(h, size)
@@ -95,11 +102,7 @@ def local_searches(
                 nd = du + weights[e]
                 if nd < dist[v] and nd <= cutoff:
                     if dist[v] == np.inf:
-                        if nt == touched.shape[0]:
-                            grown = np.empty(2 * nt, dtype=np.int64)
-                            grown[:nt] = touched
-                            touched = grown
-                        touched[nt] = v
+                        touched = _append(touched, nt, v)
                         nt += 1
                     dist[v] = nd
                     h = ensure_capacity(h, size)
