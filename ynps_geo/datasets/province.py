@@ -53,8 +53,9 @@ committees, drawn at random, per township)
   square for 0.3, a primary school for 0.4 of the villages, a kindergarten for 0.2, a
   day-care centre for 0.5 of the communities and 0.1 of the villages.
 
-The whole province gets about 53,000 generated facilities beside the 2,549 real ones, and
-about 1.5 million road nodes.
+The whole province (seed 532901) gets 54,632 generated facilities beside the 2,549 real ones
+(57,181), 1,117,608 road nodes in 43,152 ways (495 links between counties), 46.1 million
+people in its committees and 47.5 million in the population raster (9,166 x 9,114 cells).
 
 Caching
 -------
@@ -102,7 +103,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROVINCE_VERSION = "1"
+PROVINCE_VERSION = "2"
 """Version of the generator; a cache built by another version is rebuilt."""
 PROVINCE_EPSG = 32647
 """CRS of the generated frames and rasters (UTM 47N)."""
@@ -119,7 +120,7 @@ LATTICE_PAD_M = 2000.0
 _ANALYSIS_MARGIN_M = 10000.0
 PEOPLE_PER_COMMITTEE = 3000.0
 """People per committee where no seat population is known (Yunnan: 47.2 M / 14,888)."""
-EXTRA_TRACKS = 1.0
+EXTRA_TRACKS = 2.0
 """Dead-end tracks per rural committee beyond the demo's rules."""
 _MAJOR = frozenset({"trunk", "primary", "secondary", "tertiary"})
 _ID_STRIDE = 10_000_000  # OSM node id = (county position + 1) * stride + local id + 1
