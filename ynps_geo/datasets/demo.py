@@ -281,9 +281,14 @@ class _Terrain:
     acc_threshold: float
 
 
-def _terrain(rng: np.random.Generator, frame: _Frame) -> _Terrain:
-    n = frame.shape(DEM_RES)[0]
-    km = (np.arange(n) + 0.5) * DEM_RES / 1000.0 - frame.size_m / 2000.0
+def _terrain(rng: np.random.Generator, frame: _Frame, res: float = DEM_RES) -> _Terrain:
+    """The generated terrain on the frame's grid of ``res`` metres (default the DEM's 50 m).
+
+    The drainage tree is found on a grid of ``round(DRAIN_RES / res)`` cells (250 m at 50 m;
+    200 m at 100 m, which keeps the large provincial frames to a quarter of the memory).
+    """
+    n = frame.shape(res)[0]
+    km = (np.arange(n) + 0.5) * res / 1000.0 - frame.size_m / 2000.0
     X, Y = np.meshgrid(km, -km)  # km east / north of the centre
 
     ridges = np.zeros((n, n))
@@ -304,13 +309,14 @@ def _terrain(rng: np.random.Generator, frame: _Frame) -> _Terrain:
     raw = _normalise(0.45 * _normalise(ridges) + 0.35 * noise + 0.30 * _normalise(tilt))
 
     # drainage tree to the outlet on a coarse grid: least-cost paths follow low ground
-    f = round(DRAIN_RES / DEM_RES)
+    f = max(1, round(DRAIN_RES / res))
+    drain = f * res  # the coarse cell: DRAIN_RES at the default resolution
     coarse = _block_mean(raw, f)
     nc = coarse.shape[0]
     g = _Grid8.build(nc, nc)
     cell_cost = np.exp(6.0 * coarse.ravel())
     w = g.length * 0.5 * (cell_cost[g.src] + cell_cost[g.dst])
-    orow, ocol = nc - 1, int(np.clip((outlet_km[0] + half) * 1000.0 / DRAIN_RES, 0, nc - 1))
+    orow, ocol = nc - 1, int(np.clip((outlet_km[0] + half) * 1000.0 / drain, 0, nc - 1))
     outlet = orow * nc + ocol
     dist, pred = dijkstra(g.matrix(w), indices=outlet, return_predecessors=True)
     pred = pred.astype(np.int64)
@@ -326,7 +332,7 @@ def _terrain(rng: np.random.Generator, frame: _Frame) -> _Terrain:
     for node in order:
         p = pred[node]
         if p >= 0:
-            step = math.hypot(rr[node] - rr[p], cc[node] - cc[p]) * DRAIN_RES
+            step = math.hypot(rr[node] - rr[p], cc[node] - cc[p]) * drain
             zbed[node] = zbed[p] + step * acc[node] ** -0.55
     thr = 40.0
     chan = np.flatnonzero((acc >= thr) & (pred >= 0))
@@ -349,7 +355,7 @@ def _terrain(rng: np.random.Generator, frame: _Frame) -> _Terrain:
     bed[ri, ci] = zb.ravel()
     accf = np.zeros((n, n))
     accf[ri, ci] = ac.ravel()
-    d, (ii, jj) = ndimage.distance_transform_edt(~mask, sampling=DEM_RES, return_indices=True)
+    d, (ii, jj) = ndimage.distance_transform_edt(~mask, sampling=res, return_indices=True)
     zb_near, acc_near = bed[ii, jj], accf[ii, jj]
 
     # carve valleys: a flat floor that widens downstream, then hillsides rising to the relief
@@ -362,7 +368,7 @@ def _terrain(rng: np.random.Generator, frame: _Frame) -> _Terrain:
     z = 0.62 * zb_near + rise * (relief * 1.05 + 0.08 * texture)
     z = ndimage.gaussian_filter(z, 1.5)
     z = 1050.0 + _normalise(z) * 2400.0
-    ox = frame.x_min + (ocol + 0.5) * DRAIN_RES
+    ox = frame.x_min + (ocol + 0.5) * drain
     return _Terrain(z, d, acc_near, (ox, frame.y_max - frame.size_m), thr)
 
 
