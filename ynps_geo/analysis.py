@@ -587,14 +587,20 @@ class CountySearches:
                         if g not in groups:
                             groups.append(g)
         results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
+        # walking first: a drive search starts from the walking search of its facilities
+        order = sorted(jobs.items(), key=lambda kv: kv[0] != "walk")
         for mode, groups in progress_bar(
-            list(jobs.items()), f"{county}: searches", enabled=options.progress, unit="mode"
+            order, f"{county}: searches", enabled=options.progress, unit="mode"
         ):
             sets = [
                 np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
                 for g in groups
             ]
-            dist, nearest = engine.search(mode, sets)
+            if mode == "drive":
+                walked = [results.get(("walk", g)) for g in groups]
+                dist, nearest = engine.search(mode, sets, walked=walked)
+            else:
+                dist, nearest = engine.search(mode, sets)
             for i, g in enumerate(groups):
                 results[(mode, g)] = (dist[i], nearest[i])
         return cls(engine, present, results)

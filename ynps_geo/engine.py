@@ -202,17 +202,28 @@ class TravelEngine:
         return 6.0 * np.exp(-3.5 * 0.05) * self.offroad_factor / 3.6
 
     def _grid_edges(self, mode: str) -> tuple[np.ndarray, ...]:
-        """Forward edges between grid cells: seconds of walking, or metres (cached)."""
+        """The grid's part of the reversed graph as CSR rows (cached): edge ``v -> u`` of
+        the search carries the cost of stepping ``u -> v``, seconds of walking or, for
+        ``distance``, the metres of the same steps (barriers and cliffs respected)."""
         key = "distance" if mode == "distance" else "walk"
         if key not in self._grid_cache:
-            self._grid_cache[key] = self._make_grid_edges(key)
+            if key == "walk":
+                self._grid_cache[key] = self._make_grid_edges()
+            else:
+                indptr, indices, _ = self._grid_edges("walk")
+                width = self.grid.width
+                rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+                dr = indices // width - rows // width
+                dc = indices % width - rows % width
+                self._grid_cache[key] = (indptr, indices, self.grid.res * np.hypot(dr, dc))
         return self._grid_cache[key]
 
-    def _make_grid_edges(self, mode: str) -> tuple[np.ndarray, ...]:
+    def _make_grid_edges(self) -> tuple[np.ndarray, ...]:
         from ynps_geo import terrain
 
         res = self.grid.res
-        indptr, indices, w = terrain.walking_graph(
+        # each row's edges by ascending neighbour: the order a sort by node would give
+        return terrain.walking_graph(
             self.dem,
             res,
             res,
@@ -220,15 +231,9 @@ class TravelEngine:
             offpath_factor=self.offroad_factor,
             barrier=self.barrier,
             max_slope_deg=self.max_slope_deg,
+            reverse=True,
+            sorted_rows=True,
         )
-        u, v, w = _csr_to_coo(indptr, indices, w)
-        if mode == "distance":
-            # the same steps (barriers and cliffs respected), weighted by horizontal length
-            width = self.grid.width
-            dr = u // width - v // width
-            dc = u % width - v % width
-            w = res * np.hypot(dr, dc)
-        return u, v, w
 
     def _passable(self) -> np.ndarray:
         """Flat boolean mask of the cells walking can enter (elevation known, no barrier)."""
@@ -537,10 +542,9 @@ class TravelEngine:
     def _walk_layer(
         self, mode: str, acc: Access, base_cell: int, base_road: int
     ) -> list[tuple[np.ndarray, ...]]:
-        """Forward edges of one walking layer: grid, roads walked, legs between them."""
+        """Forward edges of one walking layer besides the grid's (:meth:`_grid_edges`): the
+        roads walked and the legs between them and the cells."""
         parts: list[tuple[np.ndarray, ...]] = []
-        u, v, w = self._grid_edges(mode)
-        parts.append((u + base_cell, v + base_cell, w))
         if acc.n_nodes:
             assert self.roads is not None
             walkable = self.roads.edge_mask("walk")[acc.parent]
@@ -627,6 +631,7 @@ class TravelEngine:
         nv, nf = len(self.villages), len(self.facilities)
         parts: list[tuple[np.ndarray, ...]] = []
         road_nodes = np.zeros(0, dtype=bool)
+        bases = np.zeros(1, dtype=np.int64)  # where the grid's rows go, one per walking layer
         if mode != "drive" or not R:
             first_point = G + R
             n = first_point + nv + nf
@@ -639,6 +644,7 @@ class TravelEngine:
             # layers: walk out [0, G) + [G, G+R); vehicle [G+R, G+2R);
             # walk in [G+2R, 2G+2R) + [2G+2R, 2G+3R); then villages and facilities
             car, cell2, road2 = G + R, G + 2 * R, 2 * G + 2 * R
+            bases = np.array([0, cell2], dtype=np.int64)
             first_point = 2 * G + 3 * R
             n = first_point + nv + nf
             parts += self._walk_layer("walk", acc, 0, G)
@@ -646,31 +652,33 @@ class TravelEngine:
             parts += self._point_legs("walk", acc, 0, G, first_point, False)
             parts += self._point_legs("walk", acc, 0, G, first_point, True)
             parts += self._point_legs("walk", acc, cell2, road2, first_point, True)
-            assert self.roads is not None
-            em = self.roads.edge_mask("drive")[acc.parent]
-            spd = self.roads.speed_kmh[acc.parent][em]
-            du, dv = acc.u[em], acc.v[em]
-            dw = np.maximum(acc.length_m[em] / (spd / 3.6), MIN_WEIGHT)
-            back = ~self.roads.oneway[acc.parent][em]
-            a = np.r_[du, dv[back]]
-            b = np.r_[dv, du[back]]
-            w = np.r_[dw, dw[back]]
+            a, b, w = self._drive_edges(acc)
             for fa, fb in ((G, car), (car, car), (car, road2), (G, road2)):
                 parts.append((a + fa, b + fb, w))
             road_nodes = np.zeros(n, dtype=bool)
             road_nodes[G : G + 2 * R] = True
             road_nodes[road2 : road2 + R] = True
+        from ynps_geo._kernels.csr import stack_rows
+
         u = np.concatenate([p[0] for p in parts])
         v = np.concatenate([p[1] for p in parts])
         w = np.concatenate([p[2] for p in parts])
         ok = np.isfinite(w)
         # reversed: an edge a->b of the search carries the forward cost of b->a
-        self._graphs[mode] = _coo_to_csr(n, v[ok], u[ok], w[ok])
+        xptr, xind, xw = _coo_to_csr(n, v[ok], u[ok], w[ok])
+        # the grid's rows (one copy per walking layer) come first in each row
+        gptr, gind, gw = self._grid_edges("walk" if mode == "drive" else mode)
+        self._graphs[mode] = stack_rows(n, gptr, gind, gw, bases, xptr, xind, xw)
         self._road_nodes[mode] = road_nodes
 
     # ------------------------------------------------------------------ searching
     def search(
-        self, mode: str, facility_sets: Sequence[np.ndarray], cutoff: float = np.inf
+        self,
+        mode: str,
+        facility_sets: Sequence[np.ndarray],
+        cutoff: float = np.inf,
+        *,
+        walked: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Cost from every node to the nearest facility of each set.
 
@@ -681,6 +689,11 @@ class TravelEngine:
             Facility row positions (0-based, into the engine's facilities), one array per set.
         cutoff : float
             Costs above this are ``inf``.
+        walked : sequence, optional
+            For ``drive``: per set, the ``(dist, nearest)`` row of a ``walk`` search of the
+            same facilities with the same ``cutoff`` when one was made (``None`` where not).
+            The drive search starts from it (see :mod:`ynps_geo._kernels.layers`), so the
+            walking half of its work is shared.
 
         Returns
         -------
@@ -691,16 +704,98 @@ class TravelEngine:
         """
         from ynps_geo import kernels
 
-        indptr, indices, weights = self.graph(mode)
-        first = len(indptr) - 1 - len(self.facilities)
-        sets = [np.asarray(s, dtype=np.int64) + first for s in facility_sets]
-        # the engine built this graph itself: no need to validate it again per search
-        dist, nearest_pos = kernels._many(indptr, indices, weights, sets, cutoff, len(indptr) - 1)
-        for i, s in enumerate(facility_sets):
+        sets_rows = [np.asarray(s, dtype=np.int64) for s in facility_sets]
+        if mode == "drive" and self.access().n_nodes:
+            dist, nearest_pos = self._drive_search(sets_rows, cutoff, walked)
+        else:
+            indptr, indices, weights = self.graph(mode)
+            first = len(indptr) - 1 - len(self.facilities)
+            sets = [s + first for s in sets_rows]
+            # the engine built this graph itself: no need to validate it again per search
+            dist, nearest_pos = kernels._many(
+                indptr, indices, weights, sets, cutoff, len(indptr) - 1
+            )
+        for i, s in enumerate(sets_rows):
             # position in the set -> facility row; -1 (unreached) picks the appended -1
-            lut = np.append(np.asarray(s, dtype=np.int64), -1)
+            lut = np.append(s, -1)
             nearest_pos[i] = lut[nearest_pos[i]]
         return dist, nearest_pos
+
+    def _drive_search(
+        self,
+        sets_rows: list[np.ndarray],
+        cutoff: float,
+        walked: Sequence[tuple[np.ndarray, np.ndarray] | None] | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` of ``drive`` phase by phase (equal to searching its graph)."""
+        from ynps_geo import kernels
+        from ynps_geo._kernels.layers import drive_from_walk
+
+        indptr, indices, weights = self.graph("walk")
+        nw = len(indptr) - 1
+        first = nw - len(self.facilities)
+        given = list(walked) if walked is not None else [None] * len(sets_rows)
+        if len(given) != len(sets_rows):
+            msg = f"walked has {len(given)} entries for {len(sets_rows)} facility sets"
+            raise ValidationError(msg)
+        todo = [i for i, w in enumerate(given) if w is None]
+        walk_d = np.empty((len(sets_rows), nw), dtype=np.float64)
+        walk_n = np.empty((len(sets_rows), nw), dtype=np.int64)
+        if todo:
+            d, q = kernels._many(
+                indptr, indices, weights, [sets_rows[i] + first for i in todo], cutoff, nw
+            )
+            walk_d[todo] = d
+            walk_n[todo] = q
+            del d, q
+        for i, w in enumerate(given):
+            if w is None:
+                continue
+            s = sets_rows[i]
+            d_row, rows = np.asarray(w[0], dtype=np.float64), np.asarray(w[1], dtype=np.int64)
+            if d_row.shape != (nw,) or rows.shape != (nw,):
+                msg = f"walked[{i}] does not belong to this engine's walking graph"
+                raise ValidationError(msg)
+            # facility row -> position in the set (the first of duplicates); -1 stays -1
+            pos_of = np.full(len(self.facilities) + 1, -1, dtype=np.int64)
+            pos_of[s[::-1]] = np.arange(len(s) - 1, -1, -1, dtype=np.int64)
+            walk_d[i] = d_row
+            walk_n[i] = pos_of[rows]
+        cptr, cind, cw = self._vehicle_graph()
+        return drive_from_walk(  # type: ignore[no-any-return]
+            indptr,
+            indices,
+            weights,
+            cptr,
+            cind,
+            cw,
+            walk_d,
+            walk_n,
+            self.grid.size,
+            float(cutoff),
+        )
+
+    def _vehicle_graph(self) -> CSR:
+        """The drivable edges on the road nodes, reversed (row ``b``: the ``a`` of each
+        drivable ``a -> b``), weighted by driving time; cached with the graphs."""
+        self.graph("walk")  # drops the caches when a setting changed
+        if "vehicle" not in self._graphs:
+            acc = self.access()
+            assert self.roads is not None
+            a, b, w = self._drive_edges(acc)
+            self._graphs["vehicle"] = _coo_to_csr(acc.n_nodes, b, a, w)
+        return self._graphs["vehicle"]
+
+    def _drive_edges(self, acc: Access) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Drivable edges ``a -> b`` between road nodes (both ways unless one-way) and
+        their driving seconds."""
+        assert self.roads is not None
+        em = self.roads.edge_mask("drive")[acc.parent]
+        spd = self.roads.speed_kmh[acc.parent][em]
+        du, dv = acc.u[em], acc.v[em]
+        dw = np.maximum(acc.length_m[em] / (spd / 3.6), MIN_WEIGHT)
+        back = ~self.roads.oneway[acc.parent][em]
+        return np.r_[du, dv[back]], np.r_[dv, du[back]], np.r_[dw, dw[back]]
 
     def search_local(
         self,

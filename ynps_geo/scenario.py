@@ -89,9 +89,15 @@ class SharedSearches:
         return getattr(self._engine, name)
 
     def search(
-        self, mode: str, facility_sets: Sequence[np.ndarray], cutoff: float = np.inf
+        self,
+        mode: str,
+        facility_sets: Sequence[np.ndarray],
+        cutoff: float = np.inf,
+        *,
+        walked: Sequence[tuple[np.ndarray, np.ndarray] | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """As :meth:`ynps_geo.engine.TravelEngine.search`, sharing the existing part."""
+        """As :meth:`ynps_geo.engine.TravelEngine.search`, sharing the existing part
+        (``walked`` is not needed: the existing part's searches are reused whole)."""
         parts: list[tuple[np.ndarray, np.ndarray]] = []
         todo: dict[tuple[Any, ...], np.ndarray] = {}
         for s in facility_sets:

@@ -133,6 +133,7 @@ def walking_graph(
     max_slope_deg: float | None = None,
     reverse: bool = False,
     nodata: float | None = None,
+    sorted_rows: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Directed CSR graph of Tobler walking times (seconds) between DEM cell centres.
 
@@ -155,6 +156,9 @@ def walking_graph(
         from facilities then gives the time from each cell *to* the facility.
     nodata : float, optional
         Height value marking missing data.
+    sorted_rows : bool, default False
+        List each node's edges by ascending neighbour id (the order a transpose or a
+        sort by node gives) instead of by move.
 
     Returns
     -------
@@ -179,6 +183,11 @@ def walking_graph(
         max_slope_deg,
         nodata,
     )
+    if sorted_rows:
+        # moves by ascending offset dr * W + dc (|dc| < W): lexicographic in (dr, dc)
+        order = np.lexsort((tables[1], tables[0]))
+        tables = tuple(np.ascontiguousarray(t[order]) for t in tables)
+        length_m = np.ascontiguousarray(length_m[order])
     kernel: Any = _grid.walking_graph  # a numba dispatcher: its stub does not type the call
     return kernel(z, ok, *tables, length_m, tan_max, spm, bool(reverse))
 

@@ -29,3 +29,53 @@ def coo_to_csr(
         weights[p] = w[i]
         pos[u[i]] = p + 1
     return indptr, indices, weights
+
+
+@nb.njit(cache=True)
+def stack_rows(
+    n: int,
+    gptr: np.ndarray,
+    gind: np.ndarray,
+    gw: np.ndarray,
+    bases: np.ndarray,
+    xptr: np.ndarray,
+    xind: np.ndarray,
+    xw: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CSR graph of ``n`` nodes made of copies of a base graph plus extra edges.
+
+    For each ``b`` in ``bases``, node ``b + i`` gets the edges of the base graph's node ``i``
+    (heads shifted by ``b``); then every node gets its row of the extra graph (``n`` rows).
+    Row by row, the result is what a stable counting sort of the concatenated edge lists
+    (base copies first) gives, without building them.
+    """
+    G = gptr.shape[0] - 1
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for r in range(n):
+        indptr[r + 1] = xptr[r + 1] - xptr[r]
+    for j in range(bases.shape[0]):
+        b = bases[j]
+        for i in range(G):
+            indptr[b + i + 1] += gptr[i + 1] - gptr[i]
+    for r in range(n):
+        indptr[r + 1] += indptr[r]
+    m = indptr[n]
+    indices = np.empty(m, dtype=np.int64)
+    weights = np.empty(m, dtype=np.float64)
+    pos = indptr[:-1].copy()
+    for j in range(bases.shape[0]):
+        b = bases[j]
+        for i in range(G):
+            p = pos[b + i]
+            for e in range(gptr[i], gptr[i + 1]):
+                indices[p] = gind[e] + b
+                weights[p] = gw[e]
+                p += 1
+            pos[b + i] = p
+    for r in range(n):
+        p = pos[r]
+        for e in range(xptr[r], xptr[r + 1]):
+            indices[p] = xind[e]
+            weights[p] = xw[e]
+            p += 1
+    return indptr, indices, weights
