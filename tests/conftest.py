@@ -93,3 +93,18 @@ def two_counties(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         path.write_text(yaml.safe_dump(d, allow_unicode=True), encoding="utf-8")
         out[name] = path
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_engine_small(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The demo county's engine at 250 m (inputs generated, not analysed)."""
+    from ynps_geo.analysis import Options, build_county_engine
+    from ynps_geo.config import load_config
+    from ynps_geo.datasets.demo import generate_demo
+    from ynps_geo.workflows import load_inputs
+
+    folder = tmp_path_factory.mktemp("demo-inputs")
+    generate_demo(folder)
+    inputs = load_inputs(load_config(folder / "config.yaml"))
+    county, geom = inputs.counties["county"].iloc[0], inputs.counties.geometry.iloc[0]
+    return build_county_engine(county, geom, inputs, Options(resolution_m=250)).engine

@@ -106,21 +106,6 @@ def test_transpose_reverses_every_edge() -> None:
     assert (b != a.T).nnz == 0
 
 
-@pytest.fixture(scope="module")
-def demo_engine_small(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    """The demo county's engine at 250 m (inputs generated, not analysed)."""
-    from ynps_geo.analysis import Options, build_county_engine
-    from ynps_geo.config import load_config
-    from ynps_geo.datasets.demo import generate_demo
-    from ynps_geo.workflows import load_inputs
-
-    folder = tmp_path_factory.mktemp("demo-inputs")
-    generate_demo(folder)
-    inputs = load_inputs(load_config(folder / "config.yaml"))
-    county, geom = inputs.counties["county"].iloc[0], inputs.counties.geometry.iloc[0]
-    return build_county_engine(county, geom, inputs, Options(resolution_m=250)).engine
-
-
 def test_engine_local_searches_equal_dense_search(demo_engine_small) -> None:  # type: ignore[no-untyped-def]
     """On a real engine graph: bounded local searches equal the dense search cut at the
     same cost, cells and villages; the traced road part equals the whole-graph one."""

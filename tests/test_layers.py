@@ -1,0 +1,163 @@
+"""The engine's graphs and its phase-by-phase drive search against the plain references.
+
+* :func:`ynps_geo._kernels.csr.stack_rows` equals a stable sort of the concatenated edges
+  (what the engine built before, and what scipy's ``csr_matrix`` gives per row).
+* ``TravelEngine.search("drive")`` (walk, vehicle, improved walk on the walking graph)
+  equals one search of the three-layer ``drive`` graph: scipy's Dijkstra for the costs,
+  the engine's plain multi-source search for costs and nearest facilities, bit for bit;
+  with and without the shared walking search, with and without a cutoff.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from ynps_geo import kernels
+from ynps_geo._kernels.csr import coo_to_csr, stack_rows
+from ynps_geo.engine import TravelEngine
+from ynps_geo.model.grid import GridSpec
+from ynps_geo.network import RoadNetwork
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    g=st.integers(0, 12),
+    copies=st.integers(0, 3),
+    extra=st.integers(0, 40),
+)
+def test_stack_rows_equals_a_stable_sort_of_the_edge_lists(
+    seed: int, g: int, copies: int, extra: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    gm = int(rng.integers(0, 3 * g + 1)) if g else 0
+    gu = np.sort(rng.integers(0, max(g, 1), gm)) if g else np.zeros(0, np.int64)
+    gv = rng.integers(0, max(g, 1), gm) if g else np.zeros(0, np.int64)
+    gw = rng.uniform(0, 5, gm)
+    gptr, gind, gwt = coo_to_csr(g, gu, gv, gw)
+    bases = np.sort(rng.choice(np.arange(0, 4 * max(g, 1), max(g, 1)), copies, replace=False))
+    n = int(bases.max() + g if copies else 0) + int(rng.integers(1, 6))
+    xu = rng.integers(0, n, extra)
+    xv = rng.integers(0, n, extra)
+    xw = rng.uniform(0, 5, extra)
+    xptr, xind, xwt = coo_to_csr(n, xu, xv, xw)
+    got = stack_rows(n, gptr, gind, gwt, bases.astype(np.int64), xptr, xind, xwt)
+    # reference: the grid copies first, then the extras, one stable counting sort
+    u = np.concatenate([gu + b for b in bases] + [xu]).astype(np.int64)
+    v = np.concatenate([gv + b for b in bases] + [xv]).astype(np.int64)
+    w = np.concatenate([gw for _ in bases] + [xw])
+    want = coo_to_csr(n, u, v, w)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # and scipy's rows hold the same edges
+    order = np.argsort(u, kind="stable")
+    np.testing.assert_array_equal(got[1], v[order])
+
+
+EPSG = 32647
+X0, Y0 = 400_000.0, 2_860_000.0
+
+
+def _random_engine(seed: int, size: int, connectivity: int) -> TravelEngine:
+    """A hilly grid with a random road network (drivable, one-way and footway edges),
+    villages and facilities scattered over it."""
+    from pyproj import Transformer
+
+    rng = np.random.default_rng(seed)
+    res = 100.0
+    grid = GridSpec(EPSG, X0, Y0, res, size, size)
+    yy, xx = np.mgrid[0:size, 0:size]
+    dem = 300 * np.sin(xx / rng.uniform(3, 9)) * np.cos(yy / rng.uniform(3, 9))
+    dem = dem + rng.normal(0, 5, dem.shape)
+    if rng.random() < 0.5:
+        dem[rng.random(dem.shape) < 0.03] = np.nan  # voids
+    span = size * res
+    k = int(rng.integers(4, 25))
+    x = X0 + rng.uniform(-0.1, 1.1, k) * span
+    y = Y0 - rng.uniform(-0.1, 1.1, k) * span
+    m = int(rng.integers(k, 3 * k))
+    u = rng.integers(0, k, m)
+    v = rng.integers(0, k, m)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    cls = rng.choice(["primary", "track", "residential", "footway", "unclassified"], len(u))
+    tr = Transformer.from_crs(f"EPSG:{EPSG}", "EPSG:4326", always_xy=True)
+    lon, lat = tr.transform(x, y)
+    net = RoadNetwork.from_edges(
+        np.asarray(lon),
+        np.asarray(lat),
+        u,
+        v,
+        highway=cls.astype(object),
+        oneway=rng.random(len(u)) < 0.2,
+    )
+    nv, nf = int(rng.integers(1, 15)), int(rng.integers(1, 12))
+    vx, vy = X0 + rng.uniform(0, span, nv), Y0 - rng.uniform(0, span, nv)
+    fx, fy = X0 + rng.uniform(0, span, nf), Y0 - rng.uniform(0, span, nf)
+    eng = TravelEngine.build(grid, dem, net, (vx, vy), (fx, fy), connectivity=connectivity)
+    eng.road_reach_m = float(rng.uniform(100, 3000))
+    return eng
+
+
+def _layered(eng: TravelEngine, sets: list[np.ndarray], cutoff: float) -> tuple[np.ndarray, ...]:
+    """One search of the three-layer drive graph, facility rows as nearest."""
+    indptr, indices, weights = eng.graph("drive")
+    first = len(indptr) - 1 - len(eng.facilities)
+    dist, pos = kernels.multi_source_dijkstra_many(
+        indptr, indices, weights, [s + first for s in sets], cutoff
+    )
+    near = np.stack([np.append(s, -1)[p] for s, p in zip(sets, pos, strict=True)])
+    return dist, near, indptr, indices, weights, first
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31),
+    size=st.integers(6, 30),
+    connectivity=st.sampled_from([8, 16]),
+    cut=st.sampled_from([np.inf, 600.0, 1800.0]),
+)
+def test_drive_by_phases_equals_the_three_layer_search(
+    seed: int, size: int, connectivity: int, cut: float
+) -> None:
+    eng = _random_engine(seed, size, connectivity)
+    rng = np.random.default_rng(seed + 1)
+    nf = len(eng.facilities)
+    sets = [np.sort(rng.choice(nf, int(rng.integers(1, nf + 1)), replace=False)) for _ in range(3)]
+    sets.append(np.array([nf - 1, 0], dtype=np.int64))  # unsorted, maybe a duplicate
+    want_d, want_n, indptr, indices, weights, first = _layered(eng, sets, cut)
+    got_d, got_n = eng.search("drive", sets, cut)
+    np.testing.assert_array_equal(got_d, want_d)
+    np.testing.assert_array_equal(got_n, want_n)
+    # the walking search of the same sets, handed over, gives the same again
+    wd, wn = eng.search("walk", sets, cut)
+    got_d2, got_n2 = eng.search("drive", sets, cut, walked=[(wd[0], wn[0]), None, *zip(wd[2:], wn[2:])])
+    np.testing.assert_array_equal(got_d2, want_d)
+    np.testing.assert_array_equal(got_n2, want_n)
+    # costs against scipy on the three-layer graph
+    n = len(indptr) - 1
+    mat = csr_matrix((weights, indices, indptr), shape=(n, n))
+    for j, s in enumerate(sets):
+        ref = dijkstra(mat, indices=np.unique(s) + first, min_only=True)
+        ref[ref > cut] = np.inf
+        np.testing.assert_allclose(got_d[j], ref, rtol=1e-12)
+
+
+def test_drive_trips_use_the_car_and_walk_only_trips_stay(demo_engine_small) -> None:  # type: ignore[no-untyped-def]
+    """On the demo county: the drive search is never slower than walking, is faster for
+    most villages far from a facility, and equals the three-layer search exactly."""
+    eng = demo_engine_small
+    sets = [np.arange(len(eng.facilities))[:: max(1, len(eng.facilities) // 5)]]
+    want_d, want_n, *_ = _layered(eng, sets, np.inf)
+    d, q = eng.search("drive", sets)
+    np.testing.assert_array_equal(d, want_d)
+    np.testing.assert_array_equal(q, want_n)
+    walk, _ = eng.search("walk", sets)
+    vd, vw = eng.village_values(d)[0], eng.village_values(walk)[0]
+    assert np.all(vd <= vw)
+    far = vw > 1800
+    assert far.any() and np.mean(vd[far] < vw[far]) > 0.5
