@@ -210,12 +210,11 @@ class TravelEngine:
             if key == "walk":
                 self._grid_cache[key] = self._make_grid_edges()
             else:
+                from ynps_geo._kernels.grid import step_lengths
+
                 indptr, indices, _ = self._grid_edges("walk")
-                width = self.grid.width
-                rows = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
-                dr = indices // width - rows // width
-                dc = indices % width - rows % width
-                self._grid_cache[key] = (indptr, indices, self.grid.res * np.hypot(dr, dc))
+                lengths = step_lengths(indptr, indices, self.grid.width, float(self.grid.res))
+                self._grid_cache[key] = (indptr, indices, lengths)
         return self._grid_cache[key]
 
     def _make_grid_edges(self) -> tuple[np.ndarray, ...]:

@@ -791,7 +791,7 @@ def walking_time(
     )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, parallel=True)
 def walking_graph(
     dem: np.ndarray,
     ok: np.ndarray,
@@ -808,7 +808,8 @@ def walking_graph(
     reverse: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Directed CSR graph of Tobler walking times, with the same step rule as
-    :func:`walking_time`. Impassable cells have no edges."""
+    :func:`walking_time`. Impassable cells have no edges. Rows are counted, then filled,
+    in parallel (each row's edges by move, as the tables list them)."""
     H, W = dem.shape
     n = H * W
     zf = dem.ravel()
@@ -817,46 +818,91 @@ def walking_graph(
     off1 = mr1 * W + mc1
     off2 = mr2 * W + mc2
     indptr = np.zeros(n + 1, dtype=np.int64)
-    for pass_ in range(2):
-        if pass_ == 1:
-            for u in range(n):
-                indptr[u + 1] += indptr[u]
-            indices = np.empty(indptr[n], dtype=np.int64)
-            weights = np.empty(indptr[n], dtype=np.float64)
-        else:
-            indices = np.empty(0, dtype=np.int64)
-            weights = np.empty(0, dtype=np.float64)
-        for u in range(n):
-            if not okf[u]:
-                continue
-            r = u // W
-            c = u - r * W
-            e = indptr[u]
-            for k in range(K):
-                rr = r + dr[k]
-                cc = c + dc[k]
-                if rr < 0 or rr >= H or cc < 0 or cc >= W:
-                    continue
-                v = rr * W + cc
-                step = walk_step(
-                    zf,
-                    okf,
-                    u,
-                    v,
-                    u + off1[k],
-                    u + off2[k],
-                    kind[k],
-                    length_m[k],
-                    tan_max,
-                    seconds_per_m,
-                    reverse,
-                )
-                if step < 0.0:
-                    continue
-                if pass_ == 0:
-                    indptr[u + 1] += 1
-                else:
-                    indices[e] = v
-                    weights[e] = step
-                    e += 1
+    for u in nb.prange(n):
+        indptr[u + 1] = _walking_row(
+            zf, okf, u, H, W, dr, dc, kind, off1, off2, length_m, tan_max, seconds_per_m,
+            reverse, indptr, indptr, indptr, False,
+        )  # fmt: skip
+    for u in range(n):
+        indptr[u + 1] += indptr[u]
+    indices = np.empty(indptr[n], dtype=np.int64)
+    weights = np.empty(indptr[n], dtype=np.float64)
+    for u in nb.prange(n):
+        _walking_row(
+            zf, okf, u, H, W, dr, dc, kind, off1, off2, length_m, tan_max, seconds_per_m,
+            reverse, indptr, indices, weights, True,
+        )  # fmt: skip
     return indptr, indices, weights
+
+
+@nb.njit(cache=True, inline="always")
+def _walking_row(
+    zf: np.ndarray,
+    okf: np.ndarray,
+    u: int,
+    H: int,
+    W: int,
+    dr: np.ndarray,
+    dc: np.ndarray,
+    kind: np.ndarray,
+    off1: np.ndarray,
+    off2: np.ndarray,
+    length_m: np.ndarray,
+    tan_max: float,
+    seconds_per_m: float,
+    reverse: bool,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    weights: np.ndarray,
+    fill: bool,
+) -> int:
+    """Count (``fill`` false) or write the edges of cell ``u``; returns how many."""
+    if not okf[u]:
+        return 0
+    r = u // W
+    c = u - r * W
+    e = indptr[u]
+    count = 0
+    for k in range(dr.shape[0]):
+        rr = r + dr[k]
+        cc = c + dc[k]
+        if rr < 0 or rr >= H or cc < 0 or cc >= W:
+            continue
+        v = rr * W + cc
+        step = walk_step(
+            zf,
+            okf,
+            u,
+            v,
+            u + off1[k],
+            u + off2[k],
+            kind[k],
+            length_m[k],
+            tan_max,
+            seconds_per_m,
+            reverse,
+        )
+        if step < 0.0:
+            continue
+        if fill:
+            indices[e + count] = v
+            weights[e + count] = step
+        count += 1
+    return count
+
+
+@nb.njit(cache=True, parallel=True)
+def step_lengths(
+    indptr: np.ndarray, indices: np.ndarray, width: int, res: float
+) -> np.ndarray:
+    """Horizontal length (``res * hypot(drow, dcol)``) of every edge of a grid graph."""
+    n = indptr.shape[0] - 1
+    out = np.empty(indices.shape[0], dtype=np.float64)
+    for u in nb.prange(n):
+        ru = u // width
+        cu = u - ru * width
+        for e in range(indptr[u], indptr[u + 1]):
+            v = indices[e]
+            rv = v // width
+            out[e] = res * np.hypot(float(rv - ru), float((v - rv * width) - cu))
+    return out
