@@ -32,15 +32,14 @@ def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec
     """
     import shapely
     from rasterio.features import shapes
-    from shapely.geometry import shape
+    from shapely.geometry import Polygon
 
     inside = np.isfinite(cell_values) & (cell_values <= threshold * (1.0 + 1e-9))
     if not inside.any():
-        from shapely.geometry import Polygon
-
         return Polygon()
+    # rings as arrays: twice as fast as shapely.geometry.shape on the GeoJSON-like dicts
     polys = [
-        shape(geom)
+        Polygon(np.asarray(geom["coordinates"][0]), [np.asarray(h) for h in geom["coordinates"][1:]])
         for geom, val in shapes(inside.astype(np.uint8), mask=inside, transform=grid.transform())
         if val == 1
     ]
