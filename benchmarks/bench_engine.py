@@ -6,8 +6,8 @@ engine's multi-source search of every facility group a standard needs against
 ``scipy.sparse.csgraph.dijkstra(min_only=True)`` on the same CSR arrays; results must be
 equal. The engine searches ``drive`` phase by phase on the walking graph (equal to searching
 the layered graph); it is timed alone and, as a county runs it, with the walking searches of
-the same facilities handed over. Prints the graph sizes, build times and ratios (ours / scipy; < 1 is faster), medians
-of ``--repeats``.
+the same facilities handed over. Prints the graph sizes, build times and ratios (ours /
+scipy; < 1 is faster), medians of ``--repeats``.
 
 Run: ``python benchmarks/bench_engine.py [--repeats 5] [--data DIR]``.
 """

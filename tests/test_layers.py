@@ -135,7 +135,8 @@ def test_drive_by_phases_equals_the_three_layer_search(
     np.testing.assert_array_equal(got_n, want_n)
     # the walking search of the same sets, handed over, gives the same again
     wd, wn = eng.search("walk", sets, cut)
-    got_d2, got_n2 = eng.search("drive", sets, cut, walked=[(wd[0], wn[0]), None, *zip(wd[2:], wn[2:])])
+    walked = [(wd[0], wn[0]), None, *zip(wd[2:], wn[2:], strict=True)]
+    got_d2, got_n2 = eng.search("drive", sets, cut, walked=walked)
     np.testing.assert_array_equal(got_d2, want_d)
     np.testing.assert_array_equal(got_n2, want_n)
     # costs against scipy on the three-layer graph

@@ -761,7 +761,7 @@ class TravelEngine:
             walk_d[i] = d_row
             walk_n[i] = pos_of[rows]
         cptr, cind, cw = self._vehicle_graph()
-        return drive_from_walk(  # type: ignore[no-any-return]
+        return drive_from_walk(
             indptr,
             indices,
             weights,

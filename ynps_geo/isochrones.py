@@ -38,11 +38,11 @@ def isochrone_geometry(cell_values: np.ndarray, threshold: float, grid: GridSpec
     if not inside.any():
         return Polygon()
     # rings as arrays: twice as fast as shapely.geometry.shape on the GeoJSON-like dicts
-    polys = [
-        Polygon(np.asarray(geom["coordinates"][0]), [np.asarray(h) for h in geom["coordinates"][1:]])
-        for geom, val in shapes(inside.astype(np.uint8), mask=inside, transform=grid.transform())
-        if val == 1
-    ]
+    polys = []
+    for geom, val in shapes(inside.astype(np.uint8), mask=inside, transform=grid.transform()):
+        if val == 1:
+            rings = geom["coordinates"]
+            polys.append(Polygon(np.asarray(rings[0]), [np.asarray(h) for h in rings[1:]]))
     # the pieces come from one grid: they never overlap and share exact edges and vertices
     # (a polygonal coverage), so the fast coverage union equals unary_union (tested)
     return shapely.coverage_union_all(polys)

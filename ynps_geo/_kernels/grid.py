@@ -814,7 +814,6 @@ def walking_graph(
     n = H * W
     zf = dem.ravel()
     okf = ok.ravel()
-    K = dr.shape[0]
     off1 = mr1 * W + mc1
     off2 = mr2 * W + mc2
     indptr = np.zeros(n + 1, dtype=np.int64)
@@ -892,9 +891,7 @@ def _walking_row(
 
 
 @nb.njit(cache=True, parallel=True)
-def step_lengths(
-    indptr: np.ndarray, indices: np.ndarray, width: int, res: float
-) -> np.ndarray:
+def step_lengths(indptr: np.ndarray, indices: np.ndarray, width: int, res: float) -> np.ndarray:
     """Horizontal length (``res * hypot(drow, dcol)``) of every edge of a grid graph."""
     n = indptr.shape[0] - 1
     out = np.empty(indices.shape[0], dtype=np.float64)

@@ -95,10 +95,10 @@ def _vehicle(
     cn = walk_n.copy()
     h = new_heap()
     size = 0
-    for b in range(R):
-        if c[b] <= cutoff:
+    for r in range(R):
+        if c[r] <= cutoff:
             h = ensure_capacity(h, size)
-            push(h, size, c[b], b)
+            push(h, size, c[r], r)
             size += 1
     while size > 0:
         du = h[0]
