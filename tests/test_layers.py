@@ -162,3 +162,49 @@ def test_drive_trips_use_the_car_and_walk_only_trips_stay(demo_engine_small) -> 
     assert np.all(vd <= vw)
     far = vw > 1800
     assert far.any() and np.mean(vd[far] < vw[far]) > 0.5
+
+
+def _road_cost_by_transpose(eng: TravelEngine, mode: str, dist: np.ndarray) -> np.ndarray:
+    """The trace-back on the whole graph's transpose (the engine's former way)."""
+    from ynps_geo._kernels.local import road_cost_at, transpose
+
+    tptr, tind, tw = transpose(*eng.graph(mode))
+    nodes = np.arange(len(dist), dtype=np.int64)
+    return road_cost_at(tptr, tind, tw, dist, eng._road_nodes[mode], nodes)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31),
+    size=st.integers(6, 24),
+    connectivity=st.sampled_from([8, 16]),
+)
+def test_road_part_without_the_transpose_equals_the_transpose(
+    seed: int, size: int, connectivity: int
+) -> None:
+    """road_part_at reads the grid's edges into a cell from the neighbours' rows: every
+    node's traced road cost equals the trace on the whole graph's transpose, in every mode."""
+    eng = _random_engine(seed, size, connectivity)
+    rows = np.arange(len(eng.facilities))
+    for mode in ("walk", "distance", "drive"):
+        d, _ = eng.search(mode, [rows])
+        nodes = np.arange(d.shape[1], dtype=np.int64)
+        got = eng.road_part_at(mode, d[0], nodes)
+        want = _road_cost_by_transpose(eng, mode, d[0])
+        np.testing.assert_array_equal(got, want)
+        # and the vectorised whole-graph version agrees at the villages
+        full = eng.road_part(mode, d[0])[eng.village_nodes(mode)]
+        np.testing.assert_allclose(
+            got[eng.village_nodes(mode)], full, rtol=1e-9, atol=1e-6, equal_nan=True
+        )
+
+
+def test_road_part_on_the_demo_equals_the_transpose(demo_engine_small) -> None:  # type: ignore[no-untyped-def]
+    eng = demo_engine_small
+    sets = [np.arange(len(eng.facilities))[:: max(1, len(eng.facilities) // 7)]]
+    for mode in ("walk", "drive"):
+        d, _ = eng.search(mode, sets)
+        nodes = np.arange(d.shape[1], dtype=np.int64)
+        got = eng.road_part_at(mode, d[0], nodes)
+        np.testing.assert_array_equal(got, _road_cost_by_transpose(eng, mode, d[0]))
+        assert np.nanmax(got) > 0

@@ -145,6 +145,7 @@ class TravelEngine:
     _road_nodes: dict[str, np.ndarray] = field(default_factory=dict)
     _grid_cache: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     _transposed: dict[str, CSR] = field(default_factory=dict)
+    _parts: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     _graphs_key: tuple[object, ...] = ()
     _access: Access | None = None
     _road_xy: tuple[np.ndarray, np.ndarray] | None = None
@@ -618,6 +619,7 @@ class TravelEngine:
             self._road_nodes.clear()
             self._grid_cache.clear()
             self._transposed.clear()
+            self._parts.clear()
             self._access = None
             self._graphs_key = key
         if mode not in self._graphs:
@@ -668,6 +670,7 @@ class TravelEngine:
         # the grid's rows (one copy per walking layer) come first in each row
         gptr, gind, gw = self._grid_edges("walk" if mode == "drive" else mode)
         self._graphs[mode] = stack_rows(n, gptr, gind, gw, bases, xptr, xind, xw)
+        self._parts[mode] = (bases, xptr, xind, xw)
         self._road_nodes[mode] = road_nodes
 
     # ------------------------------------------------------------------ searching
@@ -910,13 +913,21 @@ class TravelEngine:
         float64 array like ``nodes``
             Road cost per node (0 where the trip uses no road; ``nan`` where unreached).
         """
-        from ynps_geo._kernels.local import road_cost_at, transpose
+        from ynps_geo._kernels.local import road_cost_stacked, transpose
 
         self.graph(mode)
+        bases, xptr, xind, xw = self._parts[mode]
+        # the grid's edges into a cell are read from its neighbours' rows: only the other
+        # edges (roads, legs, changes) are transposed, not the whole graph
         if mode not in self._transposed:
-            self._transposed[mode] = transpose(*self._graphs[mode])
+            self._transposed[mode] = transpose(xptr, xind, xw)
         tptr, tind, tw = self._transposed[mode]
-        return road_cost_at(
+        gptr, gind, gw = self._grid_edges("walk" if mode == "drive" else mode)
+        return road_cost_stacked(
+            gptr,
+            gind,
+            gw,
+            bases,
             tptr,
             tind,
             tw,

@@ -195,3 +195,95 @@ def road_cost_at(
             b = pred
         out[t] = total
     return out
+
+
+@nb.njit(cache=True)
+def road_cost_stacked(
+    gptr: np.ndarray,
+    gind: np.ndarray,
+    gw: np.ndarray,
+    bases: np.ndarray,
+    xtptr: np.ndarray,
+    xtind: np.ndarray,
+    xtw: np.ndarray,
+    dist: np.ndarray,
+    is_road: np.ndarray,
+    targets: np.ndarray,
+) -> np.ndarray:
+    """:func:`road_cost_at` on a graph made by :func:`.csr.stack_rows`, without its transpose.
+
+    The grid's part is symmetric (a step one way exists when the step back does), so the
+    edges into a cell of a grid copy come from the cells of its own row, with the weight the
+    neighbour's row gives the step; the other edges into a node are the transposed extra
+    edges (``xtptr, xtind, xtw``). Edges are tried in the transpose's order: the grid's
+    (lower ids) first, then the extras'. Identical results, without a second graph in memory.
+    """
+    G = gptr.shape[0] - 1
+    n = xtptr.shape[0] - 1
+    out = np.zeros(targets.shape[0], dtype=np.float64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    for t in range(targets.shape[0]):
+        b = targets[t]
+        if not dist[b] < np.inf:
+            out[t] = np.nan
+            continue
+        total = 0.0
+        stamp[b] = t
+        steps = 0
+        while dist[b] > 0.0 and steps <= n:
+            steps += 1
+            db = dist[b]
+            base = -1
+            for j in range(bases.shape[0]):
+                if bases[j] <= b < bases[j] + G:
+                    base = bases[j]
+            pred = -1
+            pw = 0.0
+            # two passes as in road_cost_at: a strict predecessor, else a zero-cost one
+            for zero in range(2):
+                if base >= 0:
+                    i = b - base
+                    for e in range(gptr[i], gptr[i + 1]):
+                        ia = gind[e]
+                        a = ia + base
+                        w = -1.0
+                        for f in range(gptr[ia], gptr[ia + 1]):
+                            if gind[f] == i:
+                                w = gw[f]
+                                break
+                        if w < 0.0:
+                            continue
+                        da = dist[a]
+                        if zero == 0:
+                            if da < db and da + w == db:
+                                pred = a
+                                pw = w
+                                break
+                        elif da == db and w == 0.0 and stamp[a] != t:
+                            pred = a
+                            pw = 0.0
+                            break
+                if pred >= 0:
+                    break
+                for e in range(xtptr[b], xtptr[b + 1]):
+                    a = xtind[e]
+                    da = dist[a]
+                    if zero == 0:
+                        if da < db and da + xtw[e] == db:
+                            pred = a
+                            pw = xtw[e]
+                            break
+                    elif da == db and xtw[e] == 0.0 and stamp[a] != t:
+                        pred = a
+                        pw = 0.0
+                        break
+                if pred >= 0:
+                    break
+            if pred < 0:
+                break  # a source at zero cost or a tie loop: nothing more to add
+            if is_road[b] and is_road[pred]:
+                total += pw
+            stamp[pred] = t
+            b = pred
+        out[t] = total
+    return out
