@@ -37,6 +37,7 @@ import functools
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -564,8 +565,13 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return clean
 
 
+#: characters drawn two columns wide in a spreadsheet (CJK and beyond: code points > U+2E80)
+_WIDE = re.compile("[\u2e81-\U0010ffff]")
+
+
 def _display_width(text: str) -> float:
-    return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+    """Columns ``text`` takes: 2 per character above U+2E80 (CJK), 1 per other character."""
+    return float(len(text) + len(_WIDE.findall(text)))
 
 
 def write_workbook(
