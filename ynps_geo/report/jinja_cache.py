@@ -63,7 +63,7 @@ def cache_folder() -> Path:
     """The folder of compiled templates: ``jinja2/`` under :data:`ynps_geo.settings.cache_dir`."""
     from ynps_geo import settings
 
-    return Path(settings.cache_dir) / "jinja2"
+    return Path(settings.cache_dir).expanduser() / "jinja2"
 
 
 def _pass_arg(func: Any) -> str:
