@@ -501,3 +501,65 @@ def test_share_classes_are_a_branca_step_colormap(page_zh: str) -> None:
     assert [c for _, c in steps] == [c for _, c in maps.SHARE_CLASSES]
     for _, colour in steps:
         assert colour in page_zh  # the legend's swatches
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "var a = 1;",
+        "var a = 1;\n",
+        "var a = 1;\n\n",
+        "line one\r\nline two\rline three\n",
+        '{"a": {"b": [1, 2]}, "c": "中文 <b>x</b>"}\n',
+        "",
+        "\n",
+        "a {{ 1 + 1 }} b",  # jinja2 syntax: compiled as before
+        "{% if true %}yes{% endif %}\n",
+        "x {# note #} y",
+    ],
+)
+def test_rendered_text_elements_render_as_branca_would(text: str) -> None:
+    """The map's rendered macros are kept as text: the same output as branca's template."""
+    from branca.element import Element
+
+    kept = maps._text_element_class()(text)
+    assert kept.render() == Element(text).render()
+
+
+def test_map_html_restores_branca_and_renders_the_same_page(result: AnalysisResult) -> None:
+    import branca.element
+
+    original = branca.element.Element
+    page = maps.map_html(result)
+    assert branca.element.Element is original
+    # the same map rendered by branca's own Element (templates compiled) gives the same page
+    m = maps.build_map(result)
+    with maps._json_as_utf8():
+        plain = m.get_root().render()
+    plain = inline.inline_resources(plain, maps._cdn_asset, strict=True)
+    plain = plain.replace("<html>", '<html lang="zh-CN">', 1)
+
+    def ids(text: str) -> str:
+        seen: dict[str, int] = {}
+        return re.sub(
+            r"[0-9a-f]{32}", lambda mo: f"ID{seen.setdefault(mo.group(0), len(seen))}", text
+        )
+
+    assert ids(page) == ids(plain)
+
+
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        (100.1, 25.0, 100.6, 25.4),  # Yunnan, zone 47
+        (103.2, 24.1, 104.0, 24.9),  # zone 48
+        (101.5, 25.0, 102.5, 25.5),  # centre on the 102 E zone edge
+        (10.0, -0.5, 11.0, 0.5),  # centre on the equator
+        (-75.3, -12.0, -74.9, -11.6),  # southern hemisphere
+    ],
+)
+def test_utm_zone_is_the_one_geopandas_estimates(bounds: tuple[float, ...]) -> None:
+    from pyproj import CRS
+
+    gdf = gpd.GeoDataFrame(geometry=[box(*bounds)], crs="EPSG:4326")
+    assert CRS.from_user_input(maps._utm_crs(gdf)) == gdf.estimate_utm_crs()

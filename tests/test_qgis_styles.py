@@ -233,6 +233,27 @@ def test_write_layer_styles_replaces_and_keeps(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*"))  # no temporary file left
 
 
+def test_styles_written_without_journal_are_the_same(tmp_path: Path) -> None:
+    """``durable=False`` (a temporary copy) writes the same rows, and the file is sound."""
+    pts = gpd.GeoDataFrame({"a": [1, 2]}, geometry=gpd.points_from_xy([100, 101], [25, 26]))
+    pts = pts.set_crs("EPSG:4326")
+    style = LayerStyle("s1", qgis.qml_rules([("x", "ELSE", "#ff0000")], geometry="point"), True)
+    tables = {}
+    for durable in (True, False):
+        path = tmp_path / f"{durable}.gpkg"
+        write_layer(pts, path, layer="one")
+        write_layer_styles(path, "one", [style, LayerStyle("s2", style.qml)], durable=durable)
+        assert not list(tmp_path.glob("*-journal"))
+        con = sqlite3.connect(path)
+        try:
+            assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert con.execute("PRAGMA journal_mode").fetchone() == ("delete",)  # not stored
+        finally:
+            con.close()
+        tables[durable] = _styles(path)
+    pd.testing.assert_frame_equal(tables[True], tables[False])
+
+
 def test_qml_escapes_names_and_values() -> None:
     qml = qgis.qml_categorized(
         "standard_id", [('a"<b>&', "名 & <x>", "#123456")], geometry="polygon"

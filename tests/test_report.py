@@ -335,6 +335,23 @@ def test_cumulative_chart_meets_the_covered_share(
         assert end == pytest.approx(reach / app["population"].sum())
 
 
+def test_curve_cache_gives_the_same_curves_and_charts(demo: tuple[AnalysisResult, Path]) -> None:
+    """Inside ``curve_cache`` each curve is sorted once; values and SVG stay the same."""
+    result, _ = demo
+    xs = np.linspace(0, 120, 241)
+    plain = {s.id: charts.cumulative_curve(result, s, xs) for s in result.standards}
+    svg = charts.cumulative_svg(result, unit="min")
+    with charts.curve_cache():
+        for _ in range(2):
+            for s in result.standards:
+                np.testing.assert_array_equal(charts.cumulative_curve(result, s, xs), plain[s.id])
+        assert charts.cumulative_svg(result, unit="min") == svg
+        cache = charts._CURVES.get()
+        assert cache is not None
+        assert len(cache) <= len(result.standards)
+    assert charts._CURVES.get() is None
+
+
 def test_county_bars(demo: tuple[AnalysisResult, Path]) -> None:
     result, _ = demo
     svg = charts.county_bars_svg(result)

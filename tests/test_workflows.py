@@ -477,3 +477,45 @@ def test_one_county_of_a_provincial_config(
     pd.testing.assert_frame_equal(east.drop(columns="county"), all_.drop(columns="county"))
     assert main(["analyze", str(cfg), "--out", str(out), "--county", "南县"]) == 1
     assert "南县" in capsys.readouterr().err
+
+
+def test_outputs_are_written_with_the_older_objects_frozen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """write_outputs keeps the analysis' objects out of the collector's scans, then unfreezes."""
+    import gc
+
+    from ynps_geo import workflows
+
+    seen: list[int] = []
+
+    def fake(result: object, out_dir: Path) -> dict[str, Path]:
+        seen.append(gc.get_freeze_count())
+        return {}
+
+    monkeypatch.setattr(workflows, "_write_outputs", fake)
+    assert gc.get_freeze_count() == 0
+    workflows.write_outputs(None, tmp_path)  # type: ignore[arg-type]
+    assert seen[0] > 0
+    assert gc.get_freeze_count() == 0
+    # nothing frozen (nor unfrozen) when something else froze objects already
+    calls: list[str] = []
+    gc.freeze()
+    try:
+        monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+        monkeypatch.setattr(gc, "unfreeze", lambda: calls.append("unfreeze"))
+        workflows.write_outputs(None, tmp_path)  # type: ignore[arg-type]
+        assert calls == []
+        assert seen[1] > 0
+        assert gc.get_freeze_count() > 0  # still frozen: left as it was found
+    finally:
+        monkeypatch.undo()
+        gc.unfreeze()
+
+    def failing(result: object, out_dir: Path) -> dict[str, Path]:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(workflows, "_write_outputs", failing)
+    with pytest.raises(OSError, match="disk full"):
+        workflows.write_outputs(None, tmp_path)  # type: ignore[arg-type]
+    assert gc.get_freeze_count() == 0

@@ -7,9 +7,11 @@ or code gives a new key. Entries are written atomically; a corrupt entry is igno
 
 The cache lives in :data:`ynps_geo.settings.cache_dir` (``$YNPS_GEO_CACHE``, else the
 platform's user cache folder, :func:`cache_root`): ``results/`` (analyses), ``overpass/``
-(Overpass answers cached by OSMnx) and ``demo/`` (the generated demo region). Results and
-Overpass answers are capped at :data:`ynps_geo.settings.cache_max_mb`: beyond it the least
-recently used are removed (:func:`prune`). ``ynps-geo cache clear`` (:func:`clear`) empties it.
+(Overpass answers cached by OSMnx), ``demo/`` (the generated demo region) and ``jinja2/``
+(the report's and the map's templates, compiled: :mod:`ynps_geo.report.jinja_cache`).
+Results and Overpass answers are capped at :data:`ynps_geo.settings.cache_max_mb`: beyond it
+the least recently used are removed (:func:`prune`). ``ynps-geo cache clear`` (:func:`clear`)
+empties it.
 """
 
 from __future__ import annotations

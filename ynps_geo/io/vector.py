@@ -1806,7 +1806,9 @@ _LAYER_STYLES_DDL = """CREATE TABLE IF NOT EXISTS layer_styles (
 )"""
 
 
-def write_layer_styles(path: str | Path, layer: str, styles: Sequence[LayerStyle]) -> None:
+def write_layer_styles(
+    path: str | Path, layer: str, styles: Sequence[LayerStyle], *, durable: bool = True
+) -> None:
     """Store QGIS styles of ``layer`` in the GeoPackage ``path`` (table ``layer_styles``).
 
     The table is the one QGIS and GDAL use: QGIS applies the row with ``useAsDefault`` when
@@ -1814,6 +1816,21 @@ def write_layer_styles(path: str | Path, layer: str, styles: Sequence[LayerStyle
     layer already stored are replaced; those of other layers are kept. The table is registered
     in ``gpkg_contents`` as attributes, as QGIS does. Writes in place: call it on a temporary
     copy (as :func:`write_layer` does) to keep the file's update atomic.
+
+    Parameters
+    ----------
+    path : str or Path
+        The GeoPackage.
+    layer : str
+        The layer styled.
+    styles : sequence of LayerStyle
+        The styles (the one with ``default`` is applied when QGIS opens the layer).
+    durable : bool
+        ``True``: SQLite's rollback journal and its flushes to disk (``fsync``) protect the
+        file against a crash while it is written. ``False`` for a temporary copy that is
+        renamed into place afterwards (:func:`write_layer`): the journal is kept in memory and
+        nothing is flushed, which takes ~1 ms instead of ~40 ms a file; the file written is
+        the same.
 
     Raises
     ------
@@ -1824,6 +1841,9 @@ def write_layer_styles(path: str | Path, layer: str, styles: Sequence[LayerStyle
     try:
         con = sqlite3.connect(target)
         try:
+            if not durable:
+                con.execute("PRAGMA journal_mode=MEMORY")
+                con.execute("PRAGMA synchronous=OFF")
             cur = con.cursor()
             row = cur.execute(
                 "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
@@ -1904,7 +1924,8 @@ def write_layer(
                     shutil.copy2(target, tmp)
                 frame.to_file(tmp, layer=layer or target.stem, driver="GPKG", engine="pyogrio")
                 if styles:
-                    write_layer_styles(tmp, layer or target.stem, styles)
+                    # a temporary file, renamed into place: no journal on disk, no fsync
+                    write_layer_styles(tmp, layer or target.stem, styles, durable=False)
             elif suffix in (".parquet", ".geoparquet"):
                 require("pyarrow", "writing GeoParquet")
                 frame.to_parquet(tmp)

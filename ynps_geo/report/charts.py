@@ -10,6 +10,8 @@ population_source
     The rows people figures come from: raster cells (``result.people``) or villages.
 cumulative_curve
     Share of a standard's population reached within each time (a step function).
+curve_cache
+    Inside it, each standard's curve is sorted once however often it is drawn.
 cumulative_svg
     The cumulative share of population against minutes, a step line per time standard with
     each threshold marked.
@@ -19,8 +21,11 @@ county_bars_svg
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import html
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -33,6 +38,7 @@ __all__ = [
     "county_bars_svg",
     "cumulative_curve",
     "cumulative_svg",
+    "curve_cache",
     "population_source",
     "share_colour",
 ]
@@ -115,31 +121,68 @@ def cumulative_curve(
         row (same inclusive test, same population source).
     """
     xs = np.asarray(x, dtype=np.float64)
+    steps = _curve_steps(result, standard)
+    if steps is None:
+        return np.full(len(xs), np.nan)
+    vs, cw, total = steps
+    idx = np.searchsorted(vs, xs * (1.0 + 1e-9), side="right")
+    return cw[idx] / total
+
+
+#: the sorted steps of :func:`cumulative_curve` per (population rows, standard's columns),
+#: kept while :func:`curve_cache` is active (a report draws each curve up to four times)
+_CURVES: contextvars.ContextVar[dict[tuple[int, str, str], Any] | None] = contextvars.ContextVar(
+    "ynps_geo_report_curves", default=None
+)
+
+
+@contextlib.contextmanager
+def curve_cache() -> Iterator[None]:
+    """Compute each standard's curve (:func:`cumulative_curve`) once inside the block.
+
+    The population rows must not change inside it (the report is drawn from one result).
+    """
+    token = _CURVES.set({})
+    try:
+        yield
+    finally:
+        _CURVES.reset(token)
+
+
+def _curve_steps(
+    result: AnalysisResult, standard: PlanStandard
+) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """Sorted finite values, cumulative weights (from 0) and total weight of a standard's
+    population; ``None`` when it has none. Cached inside :func:`curve_cache`."""
     src = population_source(result)
     col = standard.value_column
     if src is None or col not in src.columns:
-        return np.full(len(xs), np.nan)
+        return None
     applies = f"{standard.id}_applies"
-    sel = src[src[applies].astype(bool)] if applies in src.columns else src
-    v = sel[col].to_numpy(np.float64)
-    w = sel["population"].to_numpy(np.float64)
+    cache = _CURVES.get()
+    key = (id(src), col, applies)
+    if cache is not None and key in cache:
+        return cast("tuple[np.ndarray, np.ndarray, float] | None", cache[key])
+    v = src[col].to_numpy(np.float64)
+    w = src["population"].to_numpy(np.float64)
+    if applies in src.columns:
+        sel = src[applies].astype(bool).to_numpy(bool)
+        v, w = v[sel], w[sel]
     ok = np.isfinite(w) & (w > 0)
     v, w = v[ok], w[ok]
     total = float(w.sum())
-    if total <= 0:
-        return np.full(len(xs), np.nan)
-    return _curve_sorted(v, w, total, xs)
-
-
-def _curve_sorted(v: np.ndarray, w: np.ndarray, total: float, xs: np.ndarray) -> np.ndarray:
-    """Weighted share of ``v`` at most each of ``xs`` (the inclusive test of
-    :func:`ynps_geo.coverage.covered`, with its 1e-9 relative tolerance)."""
-    finite = np.isfinite(v)
-    order = np.argsort(v[finite], kind="stable")
-    vs = v[finite][order]
-    cw = np.concatenate([[0.0], np.cumsum(w[finite][order])])
-    idx = np.searchsorted(vs, xs * (1.0 + 1e-9), side="right")
-    return cw[idx] / total
+    steps = None
+    if total > 0:
+        # the weighted share of v at most x: the inclusive test of
+        # ynps_geo.coverage.covered, with its 1e-9 relative tolerance (cumulative_curve)
+        finite = np.isfinite(v)
+        order = np.argsort(v[finite], kind="stable")
+        vs = v[finite][order]
+        cw = np.concatenate([[0.0], np.cumsum(w[finite][order])])
+        steps = (vs, cw, total)
+    if cache is not None:
+        cache[key] = steps
+    return steps
 
 
 def _nice_max(value: float) -> float:

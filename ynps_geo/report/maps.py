@@ -46,11 +46,14 @@ save_map(result, path, language="zh") -> Path
 from __future__ import annotations
 
 import contextlib
+import functools
 import html
 import itertools
 import json
 import math
 import os
+import sys
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,6 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ynps_geo._geo import utm_epsg
 from ynps_geo.errors import ValidationError, require
 from ynps_geo.model.results import AnalysisResult
 from ynps_geo.report import inline
@@ -90,12 +94,29 @@ COORD_DIGITS = 5
 MAX_PEOPLE_POINTS = 20_000
 
 
+def _import_folium() -> Any:
+    """folium and its plugins, imported with their templates compiled through the cache.
+
+    folium compiles ~80 jinja2 templates when imported (~0.2 s); the compiled code is kept
+    by :mod:`ynps_geo.report.jinja_cache`, so later processes read it instead.
+    """
+    if "folium.plugins" not in sys.modules:
+        from ynps_geo.report.jinja_cache import compiles_cached
+
+        with compiles_cached():
+            import folium.plugins
+    import folium
+
+    return folium
+
+
 def share_colormap(caption: str = "") -> Any:
     """The county-share classes as a branca :class:`~branca.colormap.StepColormap`.
 
     Steps at 50 %, 70 %, 85 % and 95 % (:data:`SHARE_CLASSES`); ``colormap(share)`` is the
     colour of a county, the same class the map's standard selector and the QGIS styles use.
     """
+    _import_folium()  # imports branca too
     from branca.colormap import StepColormap
 
     return StepColormap(
@@ -436,6 +457,23 @@ def _to_wgs84(gdf: Any) -> Any:
     return gdf
 
 
+def _utm_crs(gdf: Any) -> Any:
+    """The UTM zone :meth:`geopandas.GeoDataFrame.estimate_utm_crs` picks for ``gdf`` (WGS84).
+
+    The zone of the centre of the bounds, computed directly: pyproj's database query behind
+    ``estimate_utm_crs`` takes ~0.1 s a call. Where the query may answer otherwise (a centre on
+    a zone's edge or the equator, or beyond UTM's latitudes) it is asked.
+    """
+    minx, miny, maxx, maxy = gdf.total_bounds
+    x = float(np.mean([minx, maxx]))
+    y = float(np.mean([miny, maxy]))
+    if not (math.isfinite(x) and math.isfinite(y)) or (x + 180.0) % 6.0 == 0 or y == 0:
+        return gdf.estimate_utm_crs()
+    if not (-80.0 < y < 84.0 and -180.0 < x < 180.0):
+        return gdf.estimate_utm_crs()
+    return utm_epsg(x, y)
+
+
 def _simplified_geoms(gdf: Any, tolerance_m: float = SIMPLIFY_M) -> list[Any]:
     """Geometries of ``gdf`` simplified in a metric CRS and rounded, in EPSG:4326."""
     import shapely
@@ -444,16 +482,16 @@ def _simplified_geoms(gdf: Any, tolerance_m: float = SIMPLIFY_M) -> list[Any]:
     geoms = gdf.geometry
     if tolerance_m > 0 and len(gdf):
         try:
-            utm = gdf.estimate_utm_crs()
+            utm = _utm_crs(gdf)
             geoms = geoms.to_crs(utm).simplify(tolerance_m, preserve_topology=True).to_crs(4326)
         except (RuntimeError, ValueError):  # e.g. empty bounds: keep as is
             geoms = gdf.geometry
-    out: list[Any] = []
-    for g in geoms:
-        if g is None or g.is_empty:
-            out.append(None)
-            continue
-        out.append(shapely.transform(g, lambda c: np.round(c, COORD_DIGITS)))
+    arr = np.asarray(geoms.values, dtype=object)
+    keep = ~(shapely.is_missing(arr) | shapely.is_empty(arr))
+    rounded = shapely.transform(arr[keep], lambda c: np.round(c, COORD_DIGITS))
+    out: list[Any] = [None] * len(arr)
+    for i, g in zip(np.flatnonzero(keep), rounded, strict=True):
+        out[i] = g
     return out
 
 
@@ -813,8 +851,17 @@ def people_labels(breaks: Sequence[float], top: float, language: str = "zh") -> 
 # ------------------------------------------------------------------------ folium parts
 
 
+@functools.lru_cache(maxsize=1)
 def _folium_classes() -> dict[str, Any]:
-    import folium
+    """The map's own folium elements (defined once; their templates compiled through the cache)."""
+    from ynps_geo.report.jinja_cache import compiles_cached
+
+    with compiles_cached():
+        return _define_folium_classes()
+
+
+def _define_folium_classes() -> dict[str, Any]:
+    folium = _import_folium()
     from branca.element import Element, MacroElement
     from folium.map import Layer
     from folium.template import Template
@@ -1014,6 +1061,7 @@ def build_map(result: AnalysisResult, language: str = "zh") -> Any:
         For an unknown ``language``.
     """
     require("folium", "the interactive map")
+    _import_folium()
     lab = _labels(language)
     k = _folium_classes()
     folium = k["folium"]
@@ -1235,6 +1283,72 @@ def _json_as_utf8() -> Iterator[None]:
         env.policies["json.dumps_kwargs"] = old
 
 
+#: what makes a text a jinja2 template rather than plain text (the default delimiters)
+_JINJA_MARKS = ("{{", "{%", "{#")
+
+
+@functools.lru_cache(maxsize=1)
+def _text_element_class() -> type:
+    """branca's ``Element``, made for text already rendered: kept as text, not compiled.
+
+    A ``MacroElement`` renders its macros and wraps each output in ``Element(text)``, which
+    compiles the text (the map's data, every isochrone layer: megabytes) as a jinja2
+    template, only to render it back unchanged. This subclass keeps such text as it is and
+    renders it as jinja2 would (newlines normalised, one trailing newline dropped); a text
+    holding jinja2 syntax is compiled as before.
+    """
+    from branca.element import Element
+
+    class TextElement(Element):
+        def __init__(self, template: str | None = None, template_name: str | None = None):
+            if template is None or any(mark in template for mark in _JINJA_MARKS):
+                super().__init__(template, template_name)
+                self._ynps_text: str | None = None
+                return
+            super().__init__()
+            text = str(template).replace("\r\n", "\n").replace("\r", "\n")
+            self._ynps_text = text[:-1] if text.endswith("\n") else text
+            self._template_str = str(template)  # as Element keeps it (for pickling)
+
+        def render(self, **kwargs: Any) -> str:
+            if self._ynps_text is None:
+                return str(super().render(**kwargs))
+            return self._ynps_text
+
+    return TextElement
+
+
+_TEXT_LOCK = threading.Lock()
+_text_depth = 0
+_branca_element: Any = None
+
+
+@contextlib.contextmanager
+def _rendered_text_kept() -> Iterator[None]:
+    """While rendering the map, branca wraps rendered macros in :func:`_text_element_class`.
+
+    ``MacroElement.render`` looks ``Element`` up in :mod:`branca.element` at call time; the
+    name is restored when the last block (of any thread) ends. The page is the same, rendered
+    without compiling its data as templates (~0.15 s of the demo's map).
+    """
+    import branca.element
+
+    global _text_depth, _branca_element
+    with _TEXT_LOCK:
+        if _text_depth == 0:
+            _branca_element = branca.element.Element
+            setattr(branca.element, "Element", _text_element_class())  # noqa: B010
+        _text_depth += 1
+    try:
+        yield
+    finally:
+        with _TEXT_LOCK:
+            _text_depth -= 1
+            if _text_depth == 0:
+                setattr(branca.element, "Element", _branca_element)  # noqa: B010
+                _branca_element = None
+
+
 def map_html(result: AnalysisResult, language: str = "zh") -> str:
     """The map as one self-contained HTML document.
 
@@ -1254,8 +1368,12 @@ def map_html(result: AnalysisResult, language: str = "zh") -> str:
         If the page would still load a script or stylesheet from the network (a folium
         version that adds an asset not vendored in ``report/assets/``).
     """
+    require("folium", "the interactive map")
+    _import_folium()
     with _json_as_utf8():
-        page = build_map(result, language).get_root().render()
+        m = build_map(result, language)
+        with _rendered_text_kept():
+            page = m.get_root().render()
     page = inline.inline_resources(page, _cdn_asset, strict=True)
     page = page.replace("<html>", f'<html lang="{"zh-CN" if language == "zh" else "en"}">', 1)
     left = inline.external_refs(page)

@@ -37,6 +37,7 @@ import functools
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -181,10 +182,13 @@ def _environment(template_dir: str | None) -> Any:
     except ImportError as err:  # pragma: no cover - jinja2 comes with folium
         msg = 'the HTML report needs jinja2; install it with: pip install "ynps-geo[all]"'
         raise MissingDependencyError(msg) from err
+    from ynps_geo.report.jinja_cache import CachingEnvironment
+
     loaders: list[Any] = [jinja2.PackageLoader(TEMPLATES, "templates")]
     if template_dir is not None:
         loaders.insert(0, jinja2.FileSystemLoader(template_dir))
-    return jinja2.Environment(
+    # templates compiled once per installation, not per process (ynps_geo.report.jinja_cache)
+    return CachingEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -374,6 +378,9 @@ def report_context(
     now = datetime.now()
     from ynps_geo.report import changes  # "since the previous report" (issue 13)
 
+    with charts.curve_cache():  # each standard's curve is drawn on its page and in the charts
+        standard_pages = _standard_pages(result, by_key["summary"])
+        chart_svgs = _chart_svgs(result)
     return {
         "lang": language,
         "name": name,
@@ -386,8 +393,8 @@ def report_context(
         # built (and escaped) by ynps_geo.report.changes; "" when there is no earlier run
         "changes_html": Markup(changes.section_html(result)),
         "overview": table_view(_overview(by_key["summary"])),
-        "standard_pages": _standard_pages(result, by_key["summary"]),
-        "charts": _chart_svgs(result),
+        "standard_pages": standard_pages,
+        "charts": chart_svgs,
         "tables": _table_views(result, by_key, unc_top),
         "uncovered_total": f"{total:,}",
         "uncovered_shown": f"{min(total, UNCOVERED_TOP):,}",
@@ -558,8 +565,13 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return clean
 
 
+#: characters drawn two columns wide in a spreadsheet (CJK and beyond: code points > U+2E80)
+_WIDE = re.compile("[\u2e81-\U0010ffff]")
+
+
 def _display_width(text: str) -> float:
-    return sum(2.0 if ord(ch) > 0x2E80 else 1.0 for ch in text)
+    """Columns ``text`` takes: 2 per character above U+2E80 (CJK), 1 per other character."""
+    return float(len(text) + len(_WIDE.findall(text)))
 
 
 def write_workbook(
