@@ -485,7 +485,9 @@ def run(
             cached.config_text = config_text(cfg)
             say(f"inputs unchanged: reusing cached results ({key})")
             return cached
-    result = _compute(cfg, say)
+    # the objects of the modules imported so far stay out of the collector's full scans
+    with _analysis_objects_frozen():
+        result = _compute(cfg, say)
     if key is not None:
         from ynps_geo.io import cache
 
