@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._heap import ensure_capacity, new_heap, pop_fix, push
+from ._iheap import _grown, new_iheap, pop_root, sift_up
 from .buckets import bucket_plan, msd_buckets_into
 
 #: graphs with fewer nodes than this are searched with the heap on one thread
@@ -32,8 +32,10 @@ def msd_into(
     distance is ``<= cutoff``. ``nearest[v]`` is the position in ``sources`` of the source
     whose search reached ``v`` (the first of duplicates); between predecessors giving the
     same distance the smaller source position wins, the rule of the bucketed search.
+    The queue is the indexed heap of :mod:`._iheap` (decrease-key: each node popped once).
     """
-    h = new_heap()
+    hk, hn = new_iheap()
+    pos = np.full(dist.shape[0], -1, dtype=np.int64)
     size = 0
     for i in range(sources.shape[0]):
         s = sources[i]
@@ -41,16 +43,15 @@ def msd_into(
             continue
         dist[s] = 0.0
         nearest[s] = i
-        h = ensure_capacity(h, size)
-        push(h, size, 0.0, s)
+        if size + 8 >= hk.shape[0]:
+            hk, hn = _grown(hk, hn)
+        sift_up(hk, hn, pos, size, 0.0, s)
         size += 1
     while size > 0:
-        du = h[0]
-        u = np.int64(h[1])
+        du = hk[0]
+        u = hn[0]
         size -= 1
-        pop_fix(h, size)
-        if du > dist[u]:
-            continue
+        pop_root(hk, hn, pos, size)
         nu = nearest[u]
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
@@ -58,9 +59,14 @@ def msd_into(
             if nd < dist[v] and nd <= cutoff:
                 dist[v] = nd
                 nearest[v] = nu
-                h = ensure_capacity(h, size)
-                push(h, size, nd, v)
-                size += 1
+                pv = pos[v]
+                if pv >= 0:
+                    sift_up(hk, hn, pos, pv, nd, v)
+                else:
+                    if size + 8 >= hk.shape[0]:
+                        hk, hn = _grown(hk, hn)
+                    sift_up(hk, hn, pos, size, nd, v)
+                    size += 1
             elif nd == dist[v] and nu < nearest[v]:
                 nearest[v] = nu
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._heap import ensure_capacity, new_heap, pop_fix, push
+from ._iheap import _grown, new_iheap, pop_root, sift_up
 
 
 @nb.njit(cache=True)
@@ -40,7 +40,8 @@ def _improve(
     (a fixed point of the graph); ``seeds`` get the better of theirs and ``seed_d`` /
     ``seed_n``, and only what that improves is searched. A node whose cost ties with a
     smaller facility position is searched again, so the tie rule reaches everything."""
-    h = new_heap()
+    hk, hn = new_iheap()
+    pos = np.full(dist.shape[0], -1, dtype=np.int64)
     size = 0
     for i in range(seeds.shape[0]):
         s = seeds[i]
@@ -51,16 +52,14 @@ def _improve(
         if d < dist[s] or (d == dist[s] and q < nearest[s]):
             dist[s] = d
             nearest[s] = q
-            h = ensure_capacity(h, size)
-            push(h, size, d, s)
-            size += 1
+            size = _queue(hk, hn, pos, size, s, d)
+            if size + 8 >= hk.shape[0]:
+                hk, hn = _grown(hk, hn)
     while size > 0:
-        du = h[0]
-        u = np.int64(h[1])
+        du = hk[0]
+        u = hn[0]
         size -= 1
-        pop_fix(h, size)
-        if du > dist[u]:
-            continue
+        pop_root(hk, hn, pos, size)
         nu = nearest[u]
         for e in range(indptr[u], indptr[u + 1]):
             v = indices[e]
@@ -70,9 +69,21 @@ def _improve(
             if nd < dist[v] or (nd == dist[v] and nu < nearest[v]):
                 dist[v] = nd
                 nearest[v] = nu
-                h = ensure_capacity(h, size)
-                push(h, size, nd, v)
-                size += 1
+                size = _queue(hk, hn, pos, size, v, nd)
+                if size + 8 >= hk.shape[0]:
+                    hk, hn = _grown(hk, hn)
+
+
+@nb.njit(cache=True, inline="always")
+def _queue(hk: np.ndarray, hn: np.ndarray, pos: np.ndarray, size: int, v: int, d: float) -> int:
+    """Queue ``v`` at cost ``d`` (moved up if queued, added if not); returns the new size.
+    The caller grows the arrays when they are nearly full."""
+    pv = pos[v]
+    if pv >= 0:
+        sift_up(hk, hn, pos, pv, d, v)
+        return size
+    sift_up(hk, hn, pos, size, d, v)
+    return size + 1
 
 
 @nb.njit(cache=True)
@@ -93,20 +104,19 @@ def _vehicle(
     R = cptr.shape[0] - 1
     c = walk_d.copy()  # best of getting out here and driving on
     cn = walk_n.copy()
-    h = new_heap()
+    hk, hn = new_iheap()
+    pos = np.full(R, -1, dtype=np.int64)
     size = 0
     for r in range(R):
         if c[r] <= cutoff:
-            h = ensure_capacity(h, size)
-            push(h, size, c[r], r)
-            size += 1
+            size = _queue(hk, hn, pos, size, r, c[r])
+            if size + 8 >= hk.shape[0]:
+                hk, hn = _grown(hk, hn)
     while size > 0:
-        du = h[0]
-        b = np.int64(h[1])
+        du = hk[0]
+        b = hn[0]
         size -= 1
-        pop_fix(h, size)
-        if du > c[b]:
-            continue
+        pop_root(hk, hn, pos, size)
         nb_ = cn[b]
         for e in range(cptr[b], cptr[b + 1]):
             a = cind[e]
@@ -119,9 +129,9 @@ def _vehicle(
             if nd < c[a] or (nd == c[a] and nb_ < cn[a]):
                 c[a] = nd
                 cn[a] = nb_
-                h = ensure_capacity(h, size)
-                push(h, size, nd, a)
-                size += 1
+                size = _queue(hk, hn, pos, size, a, nd)
+                if size + 8 >= hk.shape[0]:
+                    hk, hn = _grown(hk, hn)
 
 
 @nb.njit(cache=True, parallel=True)
