@@ -243,6 +243,13 @@ def test_threshold_overrides_must_be_positive(small: Path, tmp_path: Path) -> No
         load_config(cfg)
 
 
+@pytest.mark.parametrize("value", [0, 1.5, True, {"health_15min": 1}, [["health_15min"]]])
+def test_standards_must_be_a_list_of_ids(small: Path, tmp_path: Path, value: Any) -> None:
+    """Found by the fuzzed configs: ``standards: 0`` was a TypeError, not a config error."""
+    with pytest.raises(ConfigError, match="'standards'"):
+        load_config(_config(small, tmp_path, standards=value))
+
+
 def test_options_from_the_command_line_are_checked_too(
     small: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

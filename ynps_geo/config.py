@@ -196,6 +196,14 @@ def load_config(path: str | Path) -> AnalysisConfig:
     if standards is not None:
         if isinstance(standards, str):
             standards = [standards]
+        if not isinstance(standards, list | tuple) or not all(
+            isinstance(s, str | int) and not isinstance(s, bool) for s in standards
+        ):
+            msg = (
+                f"{source}: 'standards' must be a list of standard ids (e.g. [health_15min, "
+                f"school_walk]), got {standards!r}; `ynps-geo standards` lists the ids"
+            )
+            raise ConfigError(msg)
         standards = [str(s) for s in standards]
     sfile = data.get("standards_file")
     if sfile is not None:
