@@ -38,9 +38,7 @@ def _grown(hk: np.ndarray, hn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True, inline="always")
-def sift_up(
-    hk: np.ndarray, hn: np.ndarray, pos: np.ndarray, j: int, key: float, node: int
-) -> None:
+def sift_up(hk: np.ndarray, hn: np.ndarray, pos: np.ndarray, j: int, key: float, node: int) -> None:
     """Place ``(key, node)`` at slot ``j`` or above (a new slot, or the node's own slot
     after its key decreased)."""
     while j > 0:
