@@ -157,44 +157,19 @@ def road_cost_at(
     takes such an edge to a node not yet on its trace. An edge between two road nodes counts
     as road. ``nan`` for unreached targets.
     """
-    n = tptr.shape[0] - 1
-    out = np.zeros(targets.shape[0], dtype=np.float64)
-    stamp = np.full(n, -1, dtype=np.int64)
-    for t in range(targets.shape[0]):
-        b = targets[t]
-        if not dist[b] < np.inf:
-            out[t] = np.nan
-            continue
-        total = 0.0
-        stamp[b] = t
-        steps = 0
-        while dist[b] > 0.0 and steps <= n:
-            steps += 1
-            db = dist[b]
-            pred = -1
-            pw = 0.0
-            for e in range(tptr[b], tptr[b + 1]):
-                a = tind[e]
-                da = dist[a]
-                if da < db and da + tw[e] == db:
-                    pred = a
-                    pw = tw[e]
-                    break
-            if pred < 0:
-                for e in range(tptr[b], tptr[b + 1]):
-                    a = tind[e]
-                    if dist[a] == db and tw[e] == 0.0 and stamp[a] != t:
-                        pred = a
-                        pw = 0.0
-                        break
-            if pred < 0:
-                break  # a source at zero cost or a tie loop: nothing more to add
-            if is_road[b] and is_road[pred]:
-                total += pw
-            stamp[pred] = t
-            b = pred
-        out[t] = total
-    return out
+    no_grid = np.zeros(1, dtype=np.int64)  # an empty base graph: every edge is "extra"
+    return road_cost_stacked(
+        no_grid,
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.float64),
+        np.zeros(0, dtype=np.int64),
+        tptr,
+        tind,
+        tw,
+        dist,
+        is_road,
+        targets,
+    )
 
 
 @nb.njit(cache=True)
