@@ -208,3 +208,36 @@ def test_road_part_on_the_demo_equals_the_transpose(demo_engine_small) -> None: 
         got = eng.road_part_at(mode, d[0], nodes)
         np.testing.assert_array_equal(got, _road_cost_by_transpose(eng, mode, d[0]))
         assert np.nanmax(got) > 0
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31),
+    size=st.integers(6, 24),
+    connectivity=st.sampled_from([8, 16]),
+    cutoff=st.sampled_from([300.0, 1200.0, 5000.0]),
+)
+def test_bounded_searches_without_the_stacked_graph_equal_it(
+    seed: int, size: int, connectivity: int, cutoff: float
+) -> None:
+    """search_local reads the grid's rows and the other edges apart: the same reached nodes,
+    costs and order as the bounded search of the built graph, in every mode and part."""
+    from ynps_geo._kernels.local import local_searches
+
+    eng = _random_engine(seed, size, connectivity)
+    sets = [np.array([r]) for r in range(len(eng.facilities))]
+    for mode in ("walk", "distance", "drive"):
+        indptr, indices, weights = eng.graph(mode)
+        n = len(indptr) - 1
+        first = n - len(eng.facilities)
+        flat = np.concatenate(sets) + first
+        offs = np.arange(len(sets) + 1, dtype=np.int64)
+        for part, lo, hi in (
+            ("cells", 0, eng.grid.size),
+            ("villages", first - len(eng.villages), first),
+        ):
+            got = eng.search_local(mode, sets, cutoff, part=part)
+            rp, idx, dist = local_searches(indptr, indices, weights, flat, offs, cutoff, lo, hi)
+            np.testing.assert_array_equal(got[0], rp)
+            np.testing.assert_array_equal(got[1], idx - lo)
+            np.testing.assert_array_equal(got[2], dist)

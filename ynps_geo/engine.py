@@ -610,6 +610,22 @@ class TravelEngine:
         The cache is dropped when a setting the graph depends on (speeds, barriers, maximum
         slope...) changed since it was built.
         """
+        from ynps_geo._kernels.csr import stack_rows
+
+        gptr, gind, gw, bases, xptr, xind, xw = self._stacked(mode)  # checks the settings
+        if mode not in self._graphs:
+            self._graphs[mode] = stack_rows(len(xptr) - 1, gptr, gind, gw, bases, xptr, xind, xw)
+        return self._graphs[mode]
+
+    def _stacked(self, mode: str) -> tuple[np.ndarray, ...]:
+        """The parts :meth:`graph` stacks: the grid's rows ``(gptr, gind, gw)``, where its
+        copies go (``bases``, one per walking layer) and the other edges as CSR rows of the
+        whole graph ``(xptr, xind, xw)``. The bounded searches and the road part's trace-back
+        read these directly, so the three-layer graph is only built when asked for.
+
+        The caches are dropped when a setting the graph depends on (speeds, barriers,
+        maximum slope...) changed since they were built.
+        """
         if mode not in MODES:
             msg = f"unknown travel mode {mode!r}; use one of {list(MODES)}"
             raise ValidationError(msg)
@@ -622,9 +638,11 @@ class TravelEngine:
             self._parts.clear()
             self._access = None
             self._graphs_key = key
-        if mode not in self._graphs:
+        if mode not in self._parts:
             self._assemble(mode)
-        return self._graphs[mode]
+        bases, xptr, xind, xw = self._parts[mode]
+        gptr, gind, gw = self._grid_edges("walk" if mode == "drive" else mode)
+        return gptr, gind, gw, bases, xptr, xind, xw
 
     def _assemble(self, mode: str) -> None:
         acc = self.access()
@@ -659,17 +677,13 @@ class TravelEngine:
             road_nodes = np.zeros(n, dtype=bool)
             road_nodes[G : G + 2 * R] = True
             road_nodes[road2 : road2 + R] = True
-        from ynps_geo._kernels.csr import stack_rows
-
         u = np.concatenate([p[0] for p in parts])
         v = np.concatenate([p[1] for p in parts])
         w = np.concatenate([p[2] for p in parts])
         ok = np.isfinite(w)
-        # reversed: an edge a->b of the search carries the forward cost of b->a
+        # reversed: an edge a->b of the search carries the forward cost of b->a; the grid's
+        # rows (one copy per walking layer) come first in each row (see :meth:`graph`)
         xptr, xind, xw = _coo_to_csr(n, v[ok], u[ok], w[ok])
-        # the grid's rows (one copy per walking layer) come first in each row
-        gptr, gind, gw = self._grid_edges("walk" if mode == "drive" else mode)
-        self._graphs[mode] = stack_rows(n, gptr, gind, gw, bases, xptr, xind, xw)
         self._parts[mode] = (bases, xptr, xind, xw)
         self._road_nodes[mode] = road_nodes
 
@@ -780,7 +794,7 @@ class TravelEngine:
     def _vehicle_graph(self) -> CSR:
         """The drivable edges on the road nodes, reversed (row ``b``: the ``a`` of each
         drivable ``a -> b``), weighted by driving time; cached with the graphs."""
-        self.graph("walk")  # drops the caches when a setting changed
+        self._stacked("walk")  # drops the caches when a setting changed
         if "vehicle" not in self._graphs:
             acc = self.access()
             assert self.roads is not None
@@ -837,10 +851,10 @@ class TravelEngine:
 
         import numba
 
-        from ynps_geo._kernels.local import local_searches
+        from ynps_geo._kernels.local import local_searches_stacked
 
-        indptr, indices, weights = self.graph(mode)
-        n = len(indptr) - 1
+        gptr, gind, gw, bases, xptr, xind, xw = self._stacked(mode)
+        n = len(xptr) - 1
         first = n - len(self.facilities)
         if part == "cells":
             lo, hi = 0, self.grid.size
@@ -860,7 +874,9 @@ class TravelEngine:
             offs = np.zeros(len(chunk) + 1, dtype=np.int64)
             offs[1:] = np.cumsum([len(c) for c in chunk])
             flat = np.concatenate(chunk) if chunk else np.zeros(0, dtype=np.int64)
-            return local_searches(indptr, indices, weights, flat, offs, float(cutoff), lo, hi)
+            return local_searches_stacked(
+                gptr, gind, gw, bases, xptr, xind, xw, flat, offs, float(cutoff), lo, hi
+            )
 
         if threads == 1:
             parts = [run(0, k)]
@@ -915,14 +931,12 @@ class TravelEngine:
         """
         from ynps_geo._kernels.local import road_cost_stacked, transpose
 
-        self.graph(mode)
-        bases, xptr, xind, xw = self._parts[mode]
+        gptr, gind, gw, bases, xptr, xind, xw = self._stacked(mode)
         # the grid's edges into a cell are read from its neighbours' rows: only the other
         # edges (roads, legs, changes) are transposed, not the whole graph
         if mode not in self._transposed:
             self._transposed[mode] = transpose(xptr, xind, xw)
         tptr, tind, tw = self._transposed[mode]
-        gptr, gind, gw = self._grid_edges("walk" if mode == "drive" else mode)
         return road_cost_stacked(
             gptr,
             gind,
@@ -1011,7 +1025,7 @@ class TravelEngine:
 
     def village_nodes(self, mode: str) -> np.ndarray:
         """Node ids of the villages in ``mode``'s graph."""
-        n = len(self.graph(mode)[0]) - 1
+        n = len(self._stacked(mode)[4]) - 1
         a = n - len(self.facilities) - len(self.villages)
         return np.arange(a, a + len(self.villages), dtype=np.int64)
 

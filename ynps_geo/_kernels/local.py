@@ -57,7 +57,44 @@ def local_searches(
     nodes : int64
     dist : float64
     """
-    n = indptr.shape[0] - 1
+    no_grid = np.zeros(1, dtype=np.int64)  # an empty base graph: every edge is "extra"
+    return local_searches_stacked(
+        no_grid,
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.float64),
+        np.zeros(0, dtype=np.int64),
+        indptr,
+        indices,
+        weights,
+        flat,
+        offsets,
+        cutoff,
+        lo,
+        hi,
+    )
+
+
+@nb.njit(cache=True, nogil=True)
+def local_searches_stacked(
+    gptr: np.ndarray,
+    gind: np.ndarray,
+    gw: np.ndarray,
+    bases: np.ndarray,
+    xptr: np.ndarray,
+    xind: np.ndarray,
+    xw: np.ndarray,
+    flat: np.ndarray,
+    offsets: np.ndarray,
+    cutoff: float,
+    lo: int,
+    hi: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`local_searches` on the graph :func:`.csr.stack_rows` would build from these
+    arrays, without building it: a node's edges are its grid copy's row (heads shifted by
+    the copy's base), then its row of the extra edges, the stacked graph's order. Same
+    results, bit for bit."""
+    G = gptr.shape[0] - 1
+    n = xptr.shape[0] - 1
     k = offsets.shape[0] - 1
     dist = np.full(n, np.inf, dtype=np.float64)
     touched = np.empty(1024, dtype=np.int64)
@@ -97,17 +134,32 @@ def local_searches(
                 out_nodes[cnt] = u
                 out_dist[cnt] = du
                 cnt += 1
-            for e in range(indptr[u], indptr[u + 1]):
-                v = indices[e]
-                nd = du + weights[e]
-                if nd < dist[v] and nd <= cutoff:
-                    if dist[v] == np.inf:
-                        touched = _append(touched, nt, v)
-                        nt += 1
-                    dist[v] = nd
-                    h = ensure_capacity(h, size)
-                    push(h, size, nd, v)
-                    size += 1
+            base = -1
+            for b in range(bases.shape[0]):
+                if bases[b] <= u < bases[b] + G:
+                    base = bases[b]
+            for part in range(2):
+                if part == 0:
+                    if base < 0:
+                        continue
+                    start, stop = gptr[u - base], gptr[u - base + 1]
+                else:
+                    start, stop = xptr[u], xptr[u + 1]
+                for e in range(start, stop):
+                    if part == 0:
+                        v = gind[e] + base
+                        nd = du + gw[e]
+                    else:
+                        v = xind[e]
+                        nd = du + xw[e]
+                    if nd < dist[v] and nd <= cutoff:
+                        if dist[v] == np.inf:
+                            touched = _append(touched, nt, v)
+                            nt += 1
+                        dist[v] = nd
+                        h = ensure_capacity(h, size)
+                        push(h, size, nd, v)
+                        size += 1
         for i in range(nt):
             dist[touched[i]] = np.inf
         rowptr[j + 1] = cnt
