@@ -34,6 +34,18 @@ def _append(a: np.ndarray, k: int, x: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
+def _no_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An empty base graph and no copies of it: with these, a stacked graph is its extra
+    edges alone (the plain kernels are the stacked ones on such a graph)."""
+    return (
+        np.zeros(1, dtype=np.int64),
+        np.zeros(0, dtype=np.int64),
+        np.zeros(0, dtype=np.float64),
+        np.zeros(0, dtype=np.int64),
+    )
+
+
+@nb.njit(cache=True, nogil=True)
 def local_searches(
     indptr: np.ndarray,
     indices: np.ndarray,
@@ -57,12 +69,12 @@ def local_searches(
     nodes : int64
     dist : float64
     """
-    no_grid = np.zeros(1, dtype=np.int64)  # an empty base graph: every edge is "extra"
+    gptr, gind, gw, bases = _no_grid()
     return local_searches_stacked(
-        no_grid,
-        np.zeros(0, dtype=np.int64),
-        np.zeros(0, dtype=np.float64),
-        np.zeros(0, dtype=np.int64),
+        gptr,
+        gind,
+        gw,
+        bases,
         indptr,
         indices,
         weights,
@@ -209,12 +221,12 @@ def road_cost_at(
     takes such an edge to a node not yet on its trace. An edge between two road nodes counts
     as road. ``nan`` for unreached targets.
     """
-    no_grid = np.zeros(1, dtype=np.int64)  # an empty base graph: every edge is "extra"
+    gptr, gind, gw, bases = _no_grid()
     return road_cost_stacked(
-        no_grid,
-        np.zeros(0, dtype=np.int64),
-        np.zeros(0, dtype=np.float64),
-        np.zeros(0, dtype=np.int64),
+        gptr,
+        gind,
+        gw,
+        bases,
         tptr,
         tind,
         tw,
