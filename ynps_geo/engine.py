@@ -53,14 +53,6 @@ def _coo_to_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> CSR:
     )
 
 
-def _csr_to_coo(
-    indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, ...]:
-    n = len(indptr) - 1
-    u = np.repeat(np.arange(n, dtype=np.int64), np.diff(indptr))
-    return u, np.asarray(indices, dtype=np.int64), np.asarray(weights, dtype=np.float64)
-
-
 @dataclass
 class Points:
     """Points joined to the graph: villages (targets) or facilities (sources)."""
@@ -854,8 +846,7 @@ class TravelEngine:
         from ynps_geo._kernels.local import local_searches_stacked
 
         gptr, gind, gw, bases, xptr, xind, xw = self._stacked(mode)
-        n = len(xptr) - 1
-        first = n - len(self.facilities)
+        first = len(xptr) - 1 - len(self.facilities)
         if part == "cells":
             lo, hi = 0, self.grid.size
         elif part == "villages":
@@ -1025,8 +1016,8 @@ class TravelEngine:
 
     def village_nodes(self, mode: str) -> np.ndarray:
         """Node ids of the villages in ``mode``'s graph."""
-        n = len(self._stacked(mode)[4]) - 1
-        a = n - len(self.facilities) - len(self.villages)
+        xptr = self._stacked(mode)[4]  # one row per node of the mode's graph
+        a = len(xptr) - 1 - len(self.facilities) - len(self.villages)
         return np.arange(a, a + len(self.villages), dtype=np.int64)
 
     def village_values(self, arr: np.ndarray) -> np.ndarray:

@@ -960,10 +960,11 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> dict[str, Path]:
 def _analysis_objects_frozen() -> Iterator[None]:
     """Keep the objects that exist now out of the garbage collector's scans for the block.
 
-    Writing the outputs imports folium and openpyxl and builds many short-lived objects; each
-    full collection then also scans the analysis' objects (~180,000 for the demo county),
-    ~0.25 s of the demo's writing. :func:`gc.freeze` moves them to the permanent generation
-    (young objects are still collected as usual); they are unfrozen afterwards. Nothing is
+    The analysis and the writing of its outputs build many short-lived objects; each full
+    collection would also scan the objects already there (the imported modules', then the
+    analysis' ~180,000 for the demo county: ~0.25 s of the demo's writing).
+    :func:`gc.freeze` moves them to the permanent generation (young objects are still
+    collected as usual); they are unfrozen afterwards. Nothing is
     frozen when something else has frozen objects already.
     """
     import gc

@@ -8,7 +8,8 @@ lazy-deletion heap of :mod:`._heap` and searches 10-25% faster. The ``pos`` arra
 bytes per node, which is why the bounded local searches keep the lazy heap.
 
 Invariant: every slot from ``size`` to the end of ``hk`` holds ``inf``, so the four-child scan
-may read past the last entry; :func:`room` keeps space for that.
+may read past the last entry: callers grow the arrays (:func:`grown`) when ``size + 8`` reaches
+their length.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def new_iheap() -> tuple[np.ndarray, np.ndarray]:
 
 
 @nb.njit(cache=True)
-def _grown(hk: np.ndarray, hn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def grown(hk: np.ndarray, hn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k2 = np.full(2 * hk.shape[0], np.inf, dtype=np.float64)
     k2[: hk.shape[0]] = hk
     n2 = np.zeros(2 * hn.shape[0], dtype=np.int64)
@@ -84,3 +85,15 @@ def pop_root(hk: np.ndarray, hn: np.ndarray, pos: np.ndarray, size: int) -> None
     hk[j] = key
     hn[j] = node
     pos[node] = j
+
+
+@nb.njit(cache=True, inline="always")
+def queue(hk: np.ndarray, hn: np.ndarray, pos: np.ndarray, size: int, v: int, d: float) -> int:
+    """Queue ``v`` at cost ``d``: moved up in place when queued, added when not (never queued,
+    or popped); returns the new size. The caller grows the arrays when nearly full."""
+    pv = pos[v]
+    if pv >= 0:
+        sift_up(hk, hn, pos, pv, d, v)
+        return size
+    sift_up(hk, hn, pos, size, d, v)
+    return size + 1

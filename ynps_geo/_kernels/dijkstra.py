@@ -9,7 +9,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._iheap import _grown, new_iheap, pop_root, sift_up
+from ._iheap import grown, new_iheap, pop_root, queue
 from .buckets import bucket_plan, msd_buckets_into
 
 #: graphs with fewer nodes than this are searched with the heap on one thread
@@ -43,10 +43,9 @@ def msd_into(
             continue
         dist[s] = 0.0
         nearest[s] = i
+        size = queue(hk, hn, pos, size, s, 0.0)
         if size + 8 >= hk.shape[0]:
-            hk, hn = _grown(hk, hn)
-        sift_up(hk, hn, pos, size, 0.0, s)
-        size += 1
+            hk, hn = grown(hk, hn)
     while size > 0:
         du = hk[0]
         u = hn[0]
@@ -59,14 +58,9 @@ def msd_into(
             if nd < dist[v] and nd <= cutoff:
                 dist[v] = nd
                 nearest[v] = nu
-                pv = pos[v]
-                if pv >= 0:
-                    sift_up(hk, hn, pos, pv, nd, v)
-                else:
-                    if size + 8 >= hk.shape[0]:
-                        hk, hn = _grown(hk, hn)
-                    sift_up(hk, hn, pos, size, nd, v)
-                    size += 1
+                size = queue(hk, hn, pos, size, v, nd)
+                if size + 8 >= hk.shape[0]:
+                    hk, hn = grown(hk, hn)
             elif nd == dist[v] and nu < nearest[v]:
                 nearest[v] = nu
 

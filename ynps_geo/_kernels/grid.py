@@ -817,10 +817,12 @@ def walking_graph(
     off1 = mr1 * W + mc1
     off2 = mr2 * W + mc2
     indptr = np.zeros(n + 1, dtype=np.int64)
+    no_i = np.empty(0, dtype=np.int64)  # nothing is written while counting
+    no_w = np.empty(0, dtype=np.float64)
     for u in nb.prange(n):
         indptr[u + 1] = _walking_row(
             zf, okf, u, H, W, dr, dc, kind, off1, off2, length_m, tan_max, seconds_per_m,
-            reverse, indptr, indptr, indptr, False,
+            reverse, indptr, no_i, no_w, False,
         )  # fmt: skip
     for u in range(n):
         indptr[u + 1] += indptr[u]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ._iheap import _grown, new_iheap, pop_root, sift_up
+from ._iheap import grown, new_iheap, pop_root, queue
 
 
 @nb.njit(cache=True)
@@ -52,9 +52,9 @@ def _improve(
         if d < dist[s] or (d == dist[s] and q < nearest[s]):
             dist[s] = d
             nearest[s] = q
-            size = _queue(hk, hn, pos, size, s, d)
+            size = queue(hk, hn, pos, size, s, d)
             if size + 8 >= hk.shape[0]:
-                hk, hn = _grown(hk, hn)
+                hk, hn = grown(hk, hn)
     while size > 0:
         du = hk[0]
         u = hn[0]
@@ -69,21 +69,9 @@ def _improve(
             if nd < dist[v] or (nd == dist[v] and nu < nearest[v]):
                 dist[v] = nd
                 nearest[v] = nu
-                size = _queue(hk, hn, pos, size, v, nd)
+                size = queue(hk, hn, pos, size, v, nd)
                 if size + 8 >= hk.shape[0]:
-                    hk, hn = _grown(hk, hn)
-
-
-@nb.njit(cache=True, inline="always")
-def _queue(hk: np.ndarray, hn: np.ndarray, pos: np.ndarray, size: int, v: int, d: float) -> int:
-    """Queue ``v`` at cost ``d`` (moved up if queued, added if not); returns the new size.
-    The caller grows the arrays when they are nearly full."""
-    pv = pos[v]
-    if pv >= 0:
-        sift_up(hk, hn, pos, pv, d, v)
-        return size
-    sift_up(hk, hn, pos, size, d, v)
-    return size + 1
+                    hk, hn = grown(hk, hn)
 
 
 @nb.njit(cache=True)
@@ -109,9 +97,9 @@ def _vehicle(
     size = 0
     for r in range(R):
         if c[r] <= cutoff:
-            size = _queue(hk, hn, pos, size, r, c[r])
+            size = queue(hk, hn, pos, size, r, c[r])
             if size + 8 >= hk.shape[0]:
-                hk, hn = _grown(hk, hn)
+                hk, hn = grown(hk, hn)
     while size > 0:
         du = hk[0]
         b = hn[0]
@@ -129,9 +117,9 @@ def _vehicle(
             if nd < c[a] or (nd == c[a] and nb_ < cn[a]):
                 c[a] = nd
                 cn[a] = nb_
-                size = _queue(hk, hn, pos, size, a, nd)
+                size = queue(hk, hn, pos, size, a, nd)
                 if size + 8 >= hk.shape[0]:
-                    hk, hn = _grown(hk, hn)
+                    hk, hn = grown(hk, hn)
 
 
 @nb.njit(cache=True, parallel=True)

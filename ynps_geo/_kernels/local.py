@@ -45,6 +45,15 @@ def _no_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _base_of(bases: np.ndarray, G: int, u: int) -> int:
+    """The base of the grid copy holding node ``u`` (``-1``: ``u`` is no grid cell)."""
+    for j in range(bases.shape[0]):
+        if bases[j] <= u < bases[j] + G:
+            return bases[j]
+    return -1
+
+
 @nb.njit(cache=True, nogil=True)
 def local_searches(
     indptr: np.ndarray,
@@ -146,24 +155,18 @@ def local_searches_stacked(
                 out_nodes[cnt] = u
                 out_dist[cnt] = du
                 cnt += 1
-            base = -1
-            for b in range(bases.shape[0]):
-                if bases[b] <= u < bases[b] + G:
-                    base = bases[b]
+            base = _base_of(bases, G, int(u))
             for part in range(2):
+                # the grid copy's row first (heads shifted by its base), then the extras'
                 if part == 0:
                     if base < 0:
                         continue
-                    start, stop = gptr[u - base], gptr[u - base + 1]
+                    start, stop, ind, wt, shift = gptr[u - base], gptr[u - base + 1], gind, gw, base
                 else:
-                    start, stop = xptr[u], xptr[u + 1]
+                    start, stop, ind, wt, shift = xptr[u], xptr[u + 1], xind, xw, 0
                 for e in range(start, stop):
-                    if part == 0:
-                        v = gind[e] + base
-                        nd = du + gw[e]
-                    else:
-                        v = xind[e]
-                        nd = du + xw[e]
+                    v = ind[e] + shift
+                    nd = du + wt[e]
                     if nd < dist[v] and nd <= cutoff:
                         if dist[v] == np.inf:
                             touched = _append(touched, nt, v)
@@ -236,6 +239,53 @@ def road_cost_at(
     )
 
 
+@nb.njit(cache=True, inline="always")
+def _is_predecessor(da: float, db: float, w: float, zero: bool, on_trace: bool) -> bool:
+    """``a`` (cost ``da``) precedes ``b`` over an edge of weight ``w``: strictly (the cost
+    the search gave ``b``), or in the zero-cost pass by a free edge from off the trace."""
+    if zero:
+        return da == db and w == 0.0 and not on_trace
+    return da < db and da + w == db
+
+
+@nb.njit(cache=True)
+def _predecessor(
+    gptr: np.ndarray,
+    gind: np.ndarray,
+    gw: np.ndarray,
+    base: int,
+    xtptr: np.ndarray,
+    xtind: np.ndarray,
+    xtw: np.ndarray,
+    dist: np.ndarray,
+    stamp: np.ndarray,
+    t: int,
+    b: int,
+) -> tuple[int, float]:
+    """The predecessor of ``b`` on its traced trip and the edge's weight (``-1`` if none).
+
+    Two passes as :func:`road_cost_at` describes: a strict predecessor, else a zero-cost one;
+    in each, the grid's edges into ``b`` (from its copy's row, ``base >= 0``), then the extras.
+    """
+    db = dist[b]
+    for zero in (False, True):
+        if base >= 0:
+            i = b - base
+            for e in range(gptr[i], gptr[i + 1]):
+                ia = gind[e]
+                for f in range(gptr[ia], gptr[ia + 1]):  # the step ia -> i, in ia's row
+                    if gind[f] == i:
+                        a = ia + base
+                        if _is_predecessor(dist[a], db, gw[f], zero, stamp[a] == t):
+                            return a, gw[f]
+                        break
+        for e in range(xtptr[b], xtptr[b + 1]):
+            a = xtind[e]
+            if _is_predecessor(dist[a], db, xtw[e], zero, stamp[a] == t):
+                return a, xtw[e]
+    return -1, 0.0
+
+
 @nb.njit(cache=True)
 def road_cost_stacked(
     gptr: np.ndarray,
@@ -271,53 +321,9 @@ def road_cost_stacked(
         steps = 0
         while dist[b] > 0.0 and steps <= n:
             steps += 1
-            db = dist[b]
-            base = -1
-            for j in range(bases.shape[0]):
-                if bases[j] <= b < bases[j] + G:
-                    base = bases[j]
-            pred = -1
-            pw = 0.0
-            # two passes as in road_cost_at: a strict predecessor, else a zero-cost one
-            for zero in range(2):
-                if base >= 0:
-                    i = b - base
-                    for e in range(gptr[i], gptr[i + 1]):
-                        ia = gind[e]
-                        a = ia + base
-                        w = -1.0
-                        for f in range(gptr[ia], gptr[ia + 1]):
-                            if gind[f] == i:
-                                w = gw[f]
-                                break
-                        if w < 0.0:
-                            continue
-                        da = dist[a]
-                        if zero == 0:
-                            if da < db and da + w == db:
-                                pred = a
-                                pw = w
-                                break
-                        elif da == db and w == 0.0 and stamp[a] != t:
-                            pred = a
-                            pw = 0.0
-                            break
-                if pred >= 0:
-                    break
-                for e in range(xtptr[b], xtptr[b + 1]):
-                    a = xtind[e]
-                    da = dist[a]
-                    if zero == 0:
-                        if da < db and da + xtw[e] == db:
-                            pred = a
-                            pw = xtw[e]
-                            break
-                    elif da == db and xtw[e] == 0.0 and stamp[a] != t:
-                        pred = a
-                        pw = 0.0
-                        break
-                if pred >= 0:
-                    break
+            pred, pw = _predecessor(
+                gptr, gind, gw, _base_of(bases, G, b), xtptr, xtind, xtw, dist, stamp, t, b
+            )
             if pred < 0:
                 break  # a source at zero cost or a tie loop: nothing more to add
             if is_road[b] and is_road[pred]:

@@ -198,21 +198,6 @@ def _compile_for(env: jinja2.Environment) -> Callable[..., Any]:
     return plain
 
 
-class CachingEnvironment(jinja2.Environment):
-    """A jinja2 environment whose templates are compiled through :func:`cached_compile`."""
-
-    @internalcode
-    def compile(
-        self,
-        source: Any,
-        name: str | None = None,
-        filename: str | None = None,
-        raw: bool = False,
-        defer_init: bool = False,
-    ) -> Any:
-        return cached_compile(self, _compile_for(self), source, name, filename, raw, defer_init)
-
-
 @internalcode
 def _compile_cached(
     self: jinja2.Environment,
@@ -222,32 +207,53 @@ def _compile_cached(
     raw: bool = False,
     defer_init: bool = False,
 ) -> Any:
-    """What :func:`compiles_cached` puts in place of ``jinja2.Environment.compile``."""
+    """``jinja2.Environment.compile`` through the cache (:class:`CachingEnvironment`'s, and
+    every environment's inside :func:`compiles_cached`)."""
     return cached_compile(self, _compile_for(self), source, name, filename, raw, defer_init)
 
 
+class CachingEnvironment(jinja2.Environment):
+    """A jinja2 environment whose templates are compiled through :func:`cached_compile`."""
+
+    compile = _compile_cached
+
+
 _PATCH_LOCK = threading.RLock()
-_patch_depth = 0
+#: (id(owner), name) -> [blocks inside, the original value]
+_PATCHES: dict[tuple[int, str], list[Any]] = {}
 
 
 @contextlib.contextmanager
-def compiles_cached() -> Iterator[None]:
-    """Inside the block, every :class:`jinja2.Environment` compiles through the cache.
+def patched_attribute(owner: Any, name: str, value: Any) -> Iterator[None]:
+    """``owner.name`` is ``value`` inside the block and restored after it.
 
-    Meant for importing a library that compiles its templates at import (folium, branca):
-    ``jinja2.Environment.compile`` is replaced for the duration of the block and restored
-    after it (blocks may nest and may run in several threads; the last one out restores it).
-    The code compiled is the same, so other code compiling meanwhile is unaffected.
+    Blocks may nest and may run in several threads: the first one in sets the value, the last
+    one out restores the original (the caller's value must do what the original does, as the
+    patches here do: the same code, compiled through the cache; the same page).
     """
-    global _patch_depth
+    key = (id(owner), name)
     with _PATCH_LOCK:
-        if _patch_depth == 0:
-            jinja2.Environment.compile = _compile_cached  # type: ignore[method-assign]
-        _patch_depth += 1
+        entry = _PATCHES.get(key)
+        if entry is None:
+            entry = _PATCHES[key] = [0, owner.__dict__.get(name, getattr(owner, name))]
+            setattr(owner, name, value)
+        entry[0] += 1
     try:
         yield
     finally:
         with _PATCH_LOCK:
-            _patch_depth -= 1
-            if _patch_depth == 0:
-                jinja2.Environment.compile = _JINJA_COMPILE  # type: ignore[method-assign]
+            entry[0] -= 1
+            if entry[0] == 0:
+                setattr(owner, name, entry[1])
+                del _PATCHES[key]
+
+
+def compiles_cached() -> contextlib.AbstractContextManager[None]:
+    """Inside the block, every :class:`jinja2.Environment` compiles through the cache.
+
+    Meant for importing a library that compiles its templates at import (folium, branca):
+    ``jinja2.Environment.compile`` is replaced for the duration of the block and restored
+    after it (:func:`patched_attribute`). The code compiled is the same, so other code
+    compiling meanwhile is unaffected.
+    """
+    return patched_attribute(jinja2.Environment, "compile", _compile_cached)

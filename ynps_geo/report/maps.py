@@ -53,7 +53,6 @@ import json
 import math
 import os
 import sys
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -1318,13 +1317,7 @@ def _text_element_class() -> type:
     return TextElement
 
 
-_TEXT_LOCK = threading.Lock()
-_text_depth = 0
-_branca_element: Any = None
-
-
-@contextlib.contextmanager
-def _rendered_text_kept() -> Iterator[None]:
+def _rendered_text_kept() -> contextlib.AbstractContextManager[None]:
     """While rendering the map, branca wraps rendered macros in :func:`_text_element_class`.
 
     ``MacroElement.render`` looks ``Element`` up in :mod:`branca.element` at call time; the
@@ -1333,20 +1326,9 @@ def _rendered_text_kept() -> Iterator[None]:
     """
     import branca.element
 
-    global _text_depth, _branca_element
-    with _TEXT_LOCK:
-        if _text_depth == 0:
-            _branca_element = branca.element.Element
-            setattr(branca.element, "Element", _text_element_class())  # noqa: B010
-        _text_depth += 1
-    try:
-        yield
-    finally:
-        with _TEXT_LOCK:
-            _text_depth -= 1
-            if _text_depth == 0:
-                setattr(branca.element, "Element", _branca_element)  # noqa: B010
-                _branca_element = None
+    from ynps_geo.report.jinja_cache import patched_attribute
+
+    return patched_attribute(branca.element, "Element", _text_element_class())
 
 
 def map_html(result: AnalysisResult, language: str = "zh") -> str:
@@ -1368,8 +1350,6 @@ def map_html(result: AnalysisResult, language: str = "zh") -> str:
         If the page would still load a script or stylesheet from the network (a folium
         version that adds an asset not vendored in ``report/assets/``).
     """
-    require("folium", "the interactive map")
-    _import_folium()
     with _json_as_utf8():
         m = build_map(result, language)
         with _rendered_text_kept():
