@@ -191,11 +191,14 @@ class _Wrap:
 @pytest.fixture
 def wrapped(cluster: Any, tmp_path: Path) -> Iterator[Path]:
     """The plugin on every worker (and on workers started later); removed afterwards."""
+    yield from _wrapping(cluster, tmp_path / "plugin")
+
+
+def _wrapping(cluster: Any, folder: Path) -> Iterator[Path]:
     import cloudpickle
     from distributed import WorkerPlugin
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    folder = tmp_path / "plugin"
     folder.mkdir()
     (folder / "mode.json").write_text(
         json.dumps({"county": "", "action": "none", "times": 0}), encoding="utf-8"
@@ -211,7 +214,9 @@ def wrapped(cluster: Any, tmp_path: Path) -> Iterator[Path]:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
-def _mode(folder: Path, county: str, action: str, times: int) -> None:
+def _mode(folder: Path, county: str, action: str, times: int, cluster: Any = None) -> None:
+    if cluster is not None:  # every worker back (a killed one is restarted by its nanny)
+        cluster.get_client().wait_for_workers(len(cluster.workers), timeout=60)
     (folder / "mode.json").write_text(
         json.dumps({"county": county, "action": action, "times": times}), encoding="utf-8"
     )
@@ -276,18 +281,18 @@ def test_a_raising_task_is_retried_and_a_lost_worker_hands_its_county_on(
     cluster: Any, serial: Any, two_counties: dict[str, Path], wrapped: Path
 ) -> None:
     # an unexpected exception (not a YnpsGeoError): the task is retried (retries=RETRIES)
-    _mode(wrapped, "西县", "raise", 1)
+    _mode(wrapped, "西县", "raise", 1, cluster)
     _assert_same(_on(cluster, two_counties["two_dem"]), serial)
     assert _calls(wrapped, "西县") == 2
     # the worker running a county dies: the scheduler hands the county to another worker
-    _mode(wrapped, "东县", "kill", 1)
+    _mode(wrapped, "东县", "kill", 1, cluster)
     _assert_same(_on(cluster, two_counties["two_dem"]), serial)
     acted = (wrapped / "acted.log").read_text(encoding="utf-8").splitlines()
     assert len(acted) == 1 and acted[0].startswith("kill")
     assert _calls(wrapped, "东县") == 2
     # it kills every worker it is given: after allowed-failures (1 here) it is reported
     # as failed with the likely reason; the other county is written
-    _mode(wrapped, "东县", "kill", 99)
+    _mode(wrapped, "东县", "kill", 99, cluster)
     result = _on(cluster, two_counties["two_dem"])
     assert list(result.failures) == ["东县"]
     assert "lost again and again" in result.failures["东县"]
@@ -296,6 +301,46 @@ def test_a_raising_task_is_retried_and_a_lost_worker_hands_its_county_on(
     west = serial.villages[serial.villages["county"] == "西县"].reset_index(drop=True)
     pd.testing.assert_frame_equal(result.villages.reset_index(drop=True), west)
     assert any("failed" in n and "overstated" in n for n in result.notes)
+
+
+def test_counties_lost_beside_the_one_that_kills_its_worker_are_run_again_alone(
+    serial: Any, two_counties: dict[str, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One worker with two threads holds both counties: each time 东县 kills it, 西县 dies
+    with it, so both come back lost (allowed-failures 1). Each is then run once more alone,
+    smallest first: 西县 is computed, and only 东县 is reported."""
+    import dask
+    from distributed import LocalCluster
+
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=2,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.CRITICAL,
+        ) as shared,
+    ):
+        gen = _wrapping(shared, tmp_path / "plugin")
+        folder = next(gen)
+        try:
+            _mode(folder, "东县", "kill", 99, shared)
+            with caplog.at_level(logging.WARNING, logger="ynps_geo.cluster"):
+                result = _on(shared, two_counties["two_dem"])
+        finally:
+            gen.close()
+    assert list(result.failures) == ["东县"] and "lost again and again" in result.failures["东县"]
+    west = serial.villages[serial.villages["county"] == "西县"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(result.villages.reset_index(drop=True), west)
+    assert any("run once more alone" in r.getMessage() for r in caplog.records)
+    calls = (folder / "calls.log").read_text(encoding="utf-8").splitlines()
+    west_calls = [i for i, line in enumerate(calls) if line.startswith("西县")]
+    # 西县 ran beside 东县 (twice, both lost), then alone once, before 东县 was tried alone
+    assert len(west_calls) >= 1
+    last_west = west_calls[-1]
+    assert all(line.startswith("东县") for line in calls[last_west + 1 :])
+    assert _calls(folder, "东县") >= 4  # twice beside 西县, twice alone
 
 
 # ------------------------------------------------------------------ set-up errors

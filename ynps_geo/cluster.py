@@ -24,7 +24,10 @@ Failures
 - a county whose worker is lost (the machine went down, the process was killed) is handed to
   another worker by the scheduler; one that kills its workers again and again
   (``distributed.scheduler.allowed-failures`` times, 3 by default: out of memory, most
-  likely) is reported as failed with that reason;
+  likely) is reported as failed with that reason. A worker's death also costs every other
+  county it held (running or waiting), so when two or more counties come back lost, each is
+  run once more alone, smallest first: the counties that were only near the culprit are
+  computed, and only the county that kills its workers even alone is reported;
 - any other exception in a task (a transient read error, a bug) is retried :data:`RETRIES`
   times, then stops the run with its message, as it would locally.
 
@@ -191,43 +194,73 @@ def cluster_county_results(
     token = uuid.uuid4().hex  # this run's inputs on the workers
     defaults = {k: getattr(settings, k) for k in SETTINGS_SENT}
     opts = dataclasses.replace(opts, progress=False)  # no progress bars on the workers
+
+    def submit(rank: int, county: Any, geom: Any, priority: int, attempt: str = "") -> Any:
+        return client.submit(
+            run_county,
+            token,
+            cfg,
+            str(county),
+            geom,
+            circles,
+            opts,
+            defaults,
+            key=f"ynps-county-{rank}{attempt}-{token}",
+            pure=False,
+            retries=RETRIES,
+            priority=priority,
+        )
+
     try:
         from distributed import as_completed
 
-        futures: dict[Any, Any] = {}
+        futures: dict[Any, tuple[int, Any, Any]] = {}
         ordered = largest_first(pairs, opts)
         for rank, (county, geom) in enumerate(ordered):
-            fut = client.submit(
-                run_county,
-                token,
-                cfg,
-                str(county),
-                geom,
-                circles,
-                opts,
-                defaults,
-                key=f"ynps-county-{rank}-{token}",
-                pure=False,
-                retries=RETRIES,
-                priority=len(ordered) - rank,  # the largest first
-            )
-            futures[fut] = county
+            # the largest first
+            futures[submit(rank, county, geom, len(ordered) - rank)] = (rank, county, geom)
         log.info(
             "%d counties submitted to the Dask cluster at %s (%d workers)",
             len(futures),
             address,
             len(client.scheduler_info().get("workers", {})),
         )
+        lost: list[tuple[int, Any, Any, Any]] = []  # (rank, county, geom, its error)
         for fut in as_completed(list(futures), loop=client.loop):
-            county = futures.pop(fut)
-            yield county, _outcome(fut, county, address)
+            rank, county, geom = futures.pop(fut)
+            outcome = _outcome(fut, county, address)
             fut.release()
+            if isinstance(outcome, _LostCountyError):
+                lost.append((rank, county, geom, outcome))
+            else:
+                yield county, outcome
+        if len(lost) == 1:
+            yield lost[0][1], lost[0][3]
+        elif lost:
+            # a dying worker takes every county it holds with it: run each lost county once
+            # more on its own, the smallest first, so that only a county that kills its
+            # workers alone is reported
+            log.warning(
+                "%d counties were lost with their Dask workers (%s); each is run once more "
+                "alone to tell the county that kills its workers from those beside it",
+                len(lost),
+                ", ".join(str(c) for _, c, _, _ in lost),
+            )
+            for rank, county, geom, _ in sorted(lost, key=lambda t: -t[0]):
+                fut = submit(rank, county, geom, 0, attempt="-alone")
+                (done,) = as_completed([fut], loop=client.loop)
+                yield county, _outcome(done, county, address)
+                fut.release()
     finally:
         try:
             client.run(forget_inputs, token)  # free the workers' copies of the inputs
         except Exception as err:  # the run's results are in; a cluster gone now is no error
             log.debug("could not clear the inputs on the workers: %s", err)
         client.close()
+
+
+class _LostCountyError(EngineError):
+    """A county whose workers kept dying while they held it (``KilledWorker``)."""
 
 
 def _outcome(fut: Any, county: Any, address: str) -> Any:
@@ -238,7 +271,7 @@ def _outcome(fut: Any, county: Any, address: str) -> Any:
         return fut.result()
     except KilledWorker as err:
         log.debug("county %s: %s", county, err)
-        return EngineError(
+        return _LostCountyError(
             f"the Dask workers running county {county} were lost again and again (each died "
             "while on it), most likely out of memory. Fix: give the workers more memory (dask "
             "worker --memory-limit, fewer processes or threads per machine) or use a coarser "
