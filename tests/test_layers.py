@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
@@ -19,6 +22,7 @@ from scipy.sparse.csgraph import dijkstra
 from ynps_geo import kernels
 from ynps_geo._kernels.csr import coo_to_csr, stack_rows
 from ynps_geo.engine import TravelEngine
+from ynps_geo.errors import ValidationError
 from ynps_geo.model.grid import GridSpec
 from ynps_geo.network import RoadNetwork
 
@@ -62,7 +66,7 @@ EPSG = 32647
 X0, Y0 = 400_000.0, 2_860_000.0
 
 
-def _random_engine(seed: int, size: int, connectivity: int) -> TravelEngine:
+def _random_engine(seed: int, size: int, connectivity: int, roads: bool = True) -> TravelEngine:
     """A hilly grid with a random road network (drivable, one-way and footway edges),
     villages and facilities scattered over it."""
     from pyproj import Transformer
@@ -98,7 +102,9 @@ def _random_engine(seed: int, size: int, connectivity: int) -> TravelEngine:
     nv, nf = int(rng.integers(1, 15)), int(rng.integers(1, 12))
     vx, vy = X0 + rng.uniform(0, span, nv), Y0 - rng.uniform(0, span, nv)
     fx, fy = X0 + rng.uniform(0, span, nf), Y0 - rng.uniform(0, span, nf)
-    eng = TravelEngine.build(grid, dem, net, (vx, vy), (fx, fy), connectivity=connectivity)
+    eng = TravelEngine.build(
+        grid, dem, net if roads else None, (vx, vy), (fx, fy), connectivity=connectivity
+    )
     eng.road_reach_m = float(rng.uniform(100, 3000))
     return eng
 
@@ -241,3 +247,104 @@ def test_bounded_searches_without_the_stacked_graph_equal_it(
             np.testing.assert_array_equal(got[0], rp)
             np.testing.assert_array_equal(got[1], idx - lo)
             np.testing.assert_array_equal(got[2], dist)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31),
+    size=st.integers(6, 30),
+    connectivity=st.sampled_from([8, 16]),
+    cut=st.sampled_from([np.inf, 900.0]),
+)
+def test_a_batch_of_walk_and_distance_searches_equals_each_search(
+    seed: int, size: int, connectivity: int, cut: float
+) -> None:
+    """``search_batch`` (walking and distance in one parallel loop over two graphs) gives
+    each job what :meth:`search` of its mode gives, and scipy's costs."""
+    eng = _random_engine(seed, size, connectivity)
+    rng = np.random.default_rng(seed + 2)
+    nf = len(eng.facilities)
+    sets = [np.sort(rng.choice(nf, int(rng.integers(1, nf + 1)), replace=False)) for _ in range(4)]
+    sets.append(np.array([nf - 1, 0], dtype=np.int64))
+    modes = [str(m) for m in rng.choice(["walk", "distance"], len(sets))]
+    got = eng.search_batch(list(zip(modes, sets, strict=True)), cut)
+    assert len(got) == len(sets)
+    for mode, s, (d, q) in zip(modes, sets, got, strict=True):
+        want_d, want_q = eng.search(mode, [s], cut)
+        np.testing.assert_array_equal(d, want_d[0])
+        np.testing.assert_array_equal(q, want_q[0])
+        indptr, indices, weights = eng.graph(mode)
+        n = len(indptr) - 1
+        first = n - nf
+        ref = dijkstra(
+            csr_matrix((weights, indices, indptr), shape=(n, n)),
+            indices=np.unique(s) + first,
+            min_only=True,
+        )
+        ref[ref > cut] = np.inf
+        np.testing.assert_allclose(d, ref, rtol=1e-12)
+    # a set outside the facilities is refused with the job named
+    with pytest.raises(ValidationError, match="walk job"):
+        eng.search_batch([("walk", np.array([nf]))])
+    with pytest.raises(ValidationError, match="drive"):
+        eng.search_batch([("drive", sets[0])])
+
+
+@dataclass(frozen=True)
+class _Std:
+    """What ``CountySearches.run`` reads of a standard."""
+
+    facilities: tuple[tuple[str, ...], ...]
+    urban: str | None
+    rural: str | None
+
+    def applies(self, setting: str) -> bool:
+        return getattr(self, setting) is not None
+
+    def mode_for(self, setting: str) -> str:
+        return str(getattr(self, setting))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**31), size=st.integers(6, 24), with_roads=st.booleans())
+def test_county_searches_equal_the_searches_one_by_one(
+    seed: int, size: int, with_roads: bool
+) -> None:
+    """The county's searches (walking, distance and the drive groups' walking in one batch,
+    then drive from it) equal one plain search per mode and group."""
+    import pandas as pd
+
+    from ynps_geo.analysis import CountySearches, Options
+
+    eng = _random_engine(seed, size, 16, roads=with_roads)
+    rng = np.random.default_rng(seed + 3)
+    nf = len(eng.facilities)
+    fac = pd.DataFrame(
+        {
+            "category": rng.choice(["health", "school", "culture"], nf),
+            "subtype": rng.choice(["clinic", "hospital", "x"], nf),
+        }
+    )
+    stds = [
+        _Std((("health",), ("hospital",)), "walk", "drive"),
+        _Std((("school",),), "walk", "walk"),
+        _Std((("culture",),), "distance", None),
+        _Std((("clinic", "culture"),), None, "drive"),
+    ]
+    present = {"urban", "rural"}
+    got = CountySearches.run("x", eng, fac, stds, present, Options(progress=False)).results
+    from ynps_geo.analysis import facility_matches
+
+    want_keys = {
+        (s.mode_for(st_), g)
+        for s in stds
+        for st_ in present
+        if s.applies(st_)
+        for g in s.facilities
+    }
+    assert want_keys <= set(got)
+    for mode, g in want_keys:
+        rows = np.nonzero(facility_matches(fac, g))[0]
+        d, q = eng.search(mode, [rows])
+        np.testing.assert_array_equal(got[(mode, g)][0], d[0])
+        np.testing.assert_array_equal(got[(mode, g)][1], q[0])

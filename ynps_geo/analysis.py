@@ -587,22 +587,33 @@ class CountySearches:
                         if g not in groups:
                             groups.append(g)
         results: dict[tuple[str, tuple[str, ...]], tuple[np.ndarray, np.ndarray]] = {}
-        # walking first: a drive search starts from the walking search of its facilities
-        order = sorted(jobs.items(), key=lambda kv: kv[0] != "walk")
-        for mode, groups in progress_bar(
-            order, f"{county}: searches", enabled=options.progress, unit="mode"
+        sets: dict[tuple[str, ...], np.ndarray] = {}
+        for groups in jobs.values():
+            for g in groups:
+                if g not in sets:
+                    sets[g] = (
+                        np.nonzero(facility_matches(fac, g))[0]
+                        if len(fac)
+                        else np.zeros(0, np.int64)
+                    )
+        drive = jobs.get("drive", []) if engine.access().n_nodes else []
+        # every search but the drive ones in one parallel batch (walking and distance share
+        # the cores); a drive search starts from the walking search of its facilities, so
+        # the walking searches of the drive groups are made in the batch too
+        batch = [(m, g) for m, groups in jobs.items() if m != "drive" or not drive for g in groups]
+        extra = [("walk", g) for g in drive if ("walk", g) not in batch]
+        steps = ["batch", "drive"] if drive else ["batch"]
+        for step in progress_bar(
+            steps, f"{county}: searches", enabled=options.progress, unit="step"
         ):
-            sets = [
-                np.nonzero(facility_matches(fac, g))[0] if len(fac) else np.zeros(0, np.int64)
-                for g in groups
-            ]
-            if mode == "drive":
-                walked = [results.get(("walk", g)) for g in groups]
-                dist, nearest = engine.search(mode, sets, walked=walked)
-            else:
-                dist, nearest = engine.search(mode, sets)
-            for i, g in enumerate(groups):
-                results[(mode, g)] = (dist[i], nearest[i])
+            if step == "batch" and batch + extra:
+                rows = engine.search_batch([(m, sets[g]) for m, g in batch + extra])
+                results.update(zip(batch + extra, rows, strict=True))
+            elif step == "drive":
+                walked = [results[("walk", g)] for g in drive]
+                dist, nearest = engine.search("drive", [sets[g] for g in drive], walked=walked)
+                for i, g in enumerate(drive):
+                    results[("drive", g)] = (dist[i], nearest[i])
         return cls(engine, present, results)
 
     def modes_used(self, s: PlanStandard) -> set[str]:

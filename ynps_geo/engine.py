@@ -729,6 +729,63 @@ class TravelEngine:
             nearest_pos[i] = lut[nearest_pos[i]]
         return dist, nearest_pos
 
+    def search_batch(
+        self, jobs: Sequence[tuple[str, np.ndarray]], cutoff: float = np.inf
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`search` of several ``(mode, facility_set)`` jobs at once, ``drive`` excepted.
+
+        The jobs of every mode run in one parallel loop (walking and distance share the
+        cores rather than running one after the other); each result equals
+        :meth:`search` of its mode and set.
+
+        Returns
+        -------
+        list of (dist, nearest)
+            Per job, the rows :meth:`search` returns for one set.
+        """
+        from ynps_geo import kernels
+        from ynps_geo._kernels.dijkstra import multi_source_dijkstra_graphs
+
+        cut = kernels._check_cutoff(cutoff)
+        nf = len(self.facilities)
+        modes: list[str] = []
+        for mode, given in jobs:
+            g_rows = np.asarray(given)
+            if g_rows.size and (
+                g_rows.dtype.kind not in "iu" or g_rows.min() < 0 or g_rows.max() >= nf
+            ):
+                msg = f"facility set of a {mode} job: rows must be integers in [0, {nf})"
+                raise ValidationError(msg)
+            if mode == "drive" and self.access().n_nodes:
+                msg = "search_batch does not take drive jobs; use search(..., walked=)"
+                raise ValidationError(msg)
+            if mode not in modes:
+                modes.append(mode)
+        graphs = [self.graph(m) for m in modes]
+        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(jobs)
+        for n in sorted({len(g[0]) for g in graphs}):
+            here = [i for i, g in enumerate(graphs) if len(g[0]) == n]
+            todo = [j for j, (m, _) in enumerate(jobs) if modes.index(m) in here]
+            first = n - 1 - len(self.facilities)
+            rows = [np.asarray(jobs[j][1], dtype=np.int64) for j in todo]
+            offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+            offsets[1:] = np.cumsum([len(r) for r in rows])
+            flat = np.concatenate(rows) + first if rows else np.zeros(0, dtype=np.int64)
+            graph_of = np.array([here.index(modes.index(jobs[j][0])) for j in todo], np.int64)
+            dist, nearest_pos = multi_source_dijkstra_graphs(
+                tuple(graphs[i][0] for i in here),
+                tuple(graphs[i][1] for i in here),
+                tuple(graphs[i][2] for i in here),
+                graph_of,
+                flat,
+                offsets,
+                cut,
+            )
+            for i, (j, s) in enumerate(zip(todo, rows, strict=True)):
+                # position in the set -> facility row; -1 (unreached) picks the appended -1
+                out[j] = (dist[i], np.append(s, -1)[nearest_pos[i]])
+        return [o for o in out if o is not None]
+
     def _drive_search(
         self,
         sets_rows: list[np.ndarray],

@@ -240,6 +240,58 @@ def multi_source_dijkstra_many(
     return dist, nearest
 
 
+@nb.njit(cache=True, parallel=True)
+def multi_source_dijkstra_graphs(
+    ptrs: tuple[np.ndarray, ...],
+    inds: tuple[np.ndarray, ...],
+    ws: tuple[np.ndarray, ...],
+    graph_of: np.ndarray,
+    flat_sources: np.ndarray,
+    offsets: np.ndarray,
+    cutoff: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`multi_source_dijkstra_many` over several graphs of the same node count.
+
+    Set ``j`` (``flat_sources[offsets[j]:offsets[j + 1]]``) is searched on graph
+    ``graph_of[j]`` (``ptrs[g], inds[g], ws[g]``), every set in one parallel loop, so
+    searches on different graphs share the cores instead of running one call after the
+    other. Each row equals :func:`multi_source_dijkstra_many` of its graph (same plan,
+    same search).
+    """
+    n = ptrs[0].shape[0] - 1
+    k = offsets.shape[0] - 1
+    ng = len(ptrs)
+    invds = np.empty(ng, dtype=np.float64)
+    nbs = np.empty(ng, dtype=np.int64)
+    maxdegs = np.empty(ng, dtype=np.int64)
+    for g in range(ng):
+        invd, NB, maxdeg = plan(ptrs[g], ws[g], 0)
+        invds[g] = invd
+        nbs[g] = NB
+        maxdegs[g] = maxdeg
+    dist = np.full((k, n), np.inf, dtype=np.float64)
+    nearest = np.full((k, n), -1, dtype=np.int64)
+    for j in nb.prange(k):
+        g = graph_of[j]
+        search_into(
+            ptrs[g],
+            inds[g],
+            ws[g],
+            flat_sources[offsets[j] : offsets[j + 1]],
+            cutoff,
+            dist[j],
+            nearest[j],
+            invds[g],
+            nbs[g],
+            maxdegs[g],
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.float64),
+            np.empty(0, dtype=np.int32),
+            np.empty(0, dtype=np.int32),
+        )
+    return dist, nearest
+
+
 @nb.njit(cache=True)
 def bfs_order(indptr: np.ndarray, indices: np.ndarray) -> np.ndarray:
     """Breadth-first visiting order of all nodes (restarting in every unvisited part).
