@@ -332,7 +332,14 @@ def test_county_searches_equal_the_searches_one_by_one(
         _Std((("clinic", "culture"),), None, "drive"),
     ]
     present = {"urban", "rural"}
-    got = CountySearches.run("x", eng, fac, stds, present, Options(progress=False)).results
+    got = CountySearches.run(
+        "x",
+        eng,
+        fac,
+        stds,
+        present,
+        Options(progress=False),  # type: ignore[arg-type]
+    ).results
     from ynps_geo.analysis import facility_matches
 
     want_keys = {
