@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jinja2
@@ -35,6 +36,11 @@ def test_a_template_compiled_once_renders_the_same_from_the_cache(cache: Path) -
     )
     assert first == "<b>A</b><b>&lt;B&gt;</b>&amp;"
     assert len(_entries(cache)) == 1  # read back, not written again
+    # a read marks the entry as used, so the cache's size cap removes it last
+    (entry,) = _entries(cache)
+    os.utime(entry, (1_000, 1_000))
+    CachingEnvironment(autoescape=True).from_string(SOURCE)
+    assert entry.stat().st_mtime > 1_000_000
 
 
 def test_the_cached_code_is_the_compiled_code(cache: Path) -> None:

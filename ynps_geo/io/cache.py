@@ -9,8 +9,9 @@ The cache lives in :data:`ynps_geo.settings.cache_dir` (``$YNPS_GEO_CACHE``, els
 platform's user cache folder, :func:`cache_root`): ``results/`` (analyses), ``overpass/``
 (Overpass answers cached by OSMnx), ``demo/`` (the generated demo region) and ``jinja2/``
 (the report's and the map's templates, compiled: :mod:`ynps_geo.report.jinja_cache`).
-Results and Overpass answers are capped at :data:`ynps_geo.settings.cache_max_mb`: beyond it
-the least recently used are removed (:func:`prune`). ``ynps-geo cache clear`` (:func:`clear`)
+Results, Overpass answers and compiled templates (those of older versions are never read
+again) are capped at :data:`ynps_geo.settings.cache_max_mb`: beyond it the least recently
+used are removed (:func:`prune`). ``ynps-geo cache clear`` (:func:`clear`)
 empties it.
 """
 
@@ -79,8 +80,9 @@ def inputs_key(parts: dict[str, Any]) -> str:
     return h.hexdigest()[:32]
 
 
-PRUNED = ("results", "overpass")
-"""Cache subfolders under the size cap (the demo data is small and always kept)."""
+PRUNED = ("results", "overpass", "jinja2")
+"""Cache subfolders under the size cap (the demo data is small and always kept; a compiled
+template pruned is compiled again when next needed)."""
 
 
 def cache_root() -> Path:

@@ -140,7 +140,11 @@ def _read(path: Path) -> CodeType | None:
         code = marshal.loads(path.read_bytes())
     except (OSError, EOFError, ValueError, TypeError):
         return None
-    return code if isinstance(code, CodeType) else None
+    if not isinstance(code, CodeType):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: the cache's size cap removes it last
+    return code
 
 
 def _write(path: Path, code: CodeType) -> None:
