@@ -776,6 +776,8 @@ def county_facility_isochrones(
     fiso: list[dict[str, Any]] = []
     if options.facility_isochrones == "none" or not len(fac):
         return fiso
+    columns = {c: fac[c].to_numpy() for c in ("facility_id", "name", "category", "subtype")}
+    pop = people["population"].to_numpy() if people is not None else None
     done: set[tuple[tuple[str, ...], str, float]] = set()
     for s in progress_bar(
         list(standards), f"{county}: facility isochrones", enabled=options.progress
@@ -797,25 +799,26 @@ def county_facility_isochrones(
                 s.limit,
                 _scale(s),
                 people_cell if people is not None else None,
-                people["population"].to_numpy() if people is not None else None,
+                pop,
             )
-            for r, g_m, pop in polys:
+            for r, g_m, inside in polys:
                 fiso.append(
                     {
                         "county": county,
-                        "facility_id": fac["facility_id"].iloc[r],
-                        "name": fac["name"].iloc[r],
-                        "category": fac["category"].iloc[r],
-                        "subtype": fac["subtype"].iloc[r],
+                        **{c: v[r] for c, v in columns.items()},
                         "standard_id": s.id,
                         "mode": m,
                         "threshold": s.limit,
                         "unit": s.unit,
-                        "population_inside": pop,
+                        "population_inside": inside,
                         "area_km2": g_m.area / 1e6,
-                        "geometry": to_wgs84(g_m, setup.epsg),
+                        "geometry": g_m,
                     }
                 )
+    if fiso:  # every polygon to WGS84 in one transform
+        wgs = to_wgs84(np.array([f["geometry"] for f in fiso], dtype=object), setup.epsg)
+        for f, g in zip(fiso, wgs, strict=True):
+            f["geometry"] = g
     return fiso
 
 

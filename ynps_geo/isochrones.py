@@ -88,8 +88,6 @@ def facility_isochrones(
     -------
     list of (facility_row, geometry in the grid CRS, population inside)
     """
-    from shapely.geometry import Polygon
-
     grid = engine.grid
     out: list[tuple[int, Any, float]] = []
     cutoff = threshold / scale
@@ -104,27 +102,48 @@ def facility_isochrones(
         pop_cells = np.bincount(
             people_cell[ok], weights=np.asarray(people_pop, float)[ok], minlength=grid.size
         )
-    for k, r in enumerate(rows):
-        c_idx = cell[rowptr[k] : rowptr[k + 1]]
-        c_val = dist[rowptr[k] : rowptr[k + 1]] * scale
-        inside = c_val <= threshold * (1 + 1e-9)
-        pop = float("nan")
-        if pop_cells is not None:
-            pop = float(pop_cells[c_idx[inside]].sum())
-        if not len(c_idx):
-            out.append((int(r), Polygon(), pop))
-            continue
-        rr, cc = np.divmod(c_idx, grid.width)
-        r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
-        window = np.full((int(r1 - r0), int(c1 - c0)), np.inf)
-        window[rr - r0, cc - c0] = c_val
-        sub = GridSpec(
-            grid.epsg,
-            grid.x0 + c0 * grid.res,
-            grid.y0 - r0 * grid.res,
-            grid.res,
-            int(c1 - c0),
-            int(r1 - r0),
-        )
-        out.append((int(r), isochrone_geometry(window, threshold, sub), pop))
+    import rasterio
+
+    with rasterio.Env():  # one GDAL environment for every polygon, not one per trace
+        for k, r in enumerate(rows):
+            out.append(
+                _one_isochrone(k, int(r), rowptr, cell, dist, scale, threshold, grid, pop_cells)
+            )
     return out
+
+
+def _one_isochrone(
+    k: int,
+    r: int,
+    rowptr: np.ndarray,
+    cell: np.ndarray,
+    dist: np.ndarray,
+    scale: float,
+    threshold: float,
+    grid: GridSpec,
+    pop_cells: np.ndarray | None,
+) -> tuple[int, Any, float]:
+    """Facility ``r``'s isochrone from its bounded search ``k`` (:func:`facility_isochrones`)."""
+    from shapely.geometry import Polygon
+
+    c_idx = cell[rowptr[k] : rowptr[k + 1]]
+    c_val = dist[rowptr[k] : rowptr[k + 1]] * scale
+    inside = c_val <= threshold * (1 + 1e-9)
+    pop = float("nan")
+    if pop_cells is not None:
+        pop = float(pop_cells[c_idx[inside]].sum())
+    if not len(c_idx):
+        return r, Polygon(), pop
+    rr, cc = np.divmod(c_idx, grid.width)
+    r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
+    window = np.full((int(r1 - r0), int(c1 - c0)), np.inf)
+    window[rr - r0, cc - c0] = c_val
+    sub = GridSpec(
+        grid.epsg,
+        grid.x0 + c0 * grid.res,
+        grid.y0 - r0 * grid.res,
+        grid.res,
+        int(c1 - c0),
+        int(r1 - r0),
+    )
+    return r, isochrone_geometry(window, threshold, sub), pop
