@@ -9,6 +9,10 @@ the layered graph); it is timed alone and, as a county runs it, with the walking
 the same facilities handed over. Prints the graph sizes, build times and ratios (ours /
 scipy; < 1 is faster), medians of ``--repeats``.
 
+Last, a county's whole set of searches for the plan's circle standards: one parallel batch
+(walking, distance and the drive groups' walking) then drive from it
+(``CountySearches.run``), against one call per mode as before that batch (same results).
+
 Run: ``python benchmarks/bench_engine.py [--repeats 5] [--data DIR]``.
 """
 
@@ -97,6 +101,57 @@ def main() -> None:
                     f"connectivity {conn:2d} drive, walking searches shared: "
                     f"{shared_t:6.3f} s vs scipy {ref_t:6.3f} s = {shared_t / ref_t:.2f}x"
                 )
+    bench_county_searches(data, args.repeats)
+
+
+def searches_by_mode(eng: object, fac: object, standards: list, present: set) -> dict:
+    """The county's searches one call per mode (walking first, then the others, drive
+    from the walking searches it can share): what ``CountySearches.run`` did before it
+    batched them."""
+    from ynps_geo.analysis import facility_matches
+
+    jobs: dict[str, list[tuple[str, ...]]] = {}
+    for s in standards:
+        for st in ("urban", "rural"):
+            if st in present and s.applies(st):
+                groups = jobs.setdefault(s.mode_for(st), [])
+                groups += [g for g in s.facilities if g not in groups]
+    results: dict = {}
+    for mode, groups in sorted(jobs.items(), key=lambda kv: kv[0] != "walk"):
+        sets = [np.flatnonzero(facility_matches(fac, g)) for g in groups]
+        if mode == "drive":
+            walked = [results.get(("walk", g)) for g in groups]
+            dist, near = eng.search(mode, sets, walked=walked)  # type: ignore[attr-defined]
+        else:
+            dist, near = eng.search(mode, sets)  # type: ignore[attr-defined]
+        for i, g in enumerate(groups):
+            results[(mode, g)] = (dist[i], near[i])
+    return results
+
+
+def bench_county_searches(data: Path, repeats: int) -> None:
+    from ynps_geo.analysis import CountySearches, Options
+    from ynps_geo.model.standards import load_standards
+
+    setup = build_engine(data, 16)
+    eng, fac = setup.engine, setup.facilities  # type: ignore[attr-defined]
+    circles = [s for s in load_standards().of_kind("circle") if s.facilities]
+    present = {"urban", "rural"}
+    opts = Options(progress=False)
+    eng.graph("walk")
+    eng.graph("distance")
+    old_t, old = median_time(lambda: searches_by_mode(eng, fac, circles, present), repeats)
+    new_t, new = median_time(
+        lambda: CountySearches.run("x", eng, fac, circles, present, opts).results, repeats
+    )
+    for key, (d, q) in old.items():
+        np.testing.assert_array_equal(new[key][0], d)
+        np.testing.assert_array_equal(new[key][1], q)
+    modes = sorted({m for m, _ in old})
+    print(
+        f"county searches ({len(old)} groups x modes: {', '.join(modes)}): one call per mode "
+        f"{old_t:6.3f} s, one batch then drive {new_t:6.3f} s = {new_t / old_t:.2f}x"
+    )
 
 
 if __name__ == "__main__":
