@@ -9,6 +9,7 @@ kill the worker, as ``mode.json`` says.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -191,9 +192,11 @@ class _Wrap:
 @pytest.fixture
 def wrapped(cluster: Any, tmp_path: Path) -> Iterator[Path]:
     """The plugin on every worker (and on workers started later); removed afterwards."""
-    yield from _wrapping(cluster, tmp_path / "plugin")
+    with _wrapping(cluster, tmp_path / "plugin") as folder:
+        yield folder
 
 
+@contextlib.contextmanager
 def _wrapping(cluster: Any, folder: Path) -> Iterator[Path]:
     import cloudpickle
     from distributed import WorkerPlugin
@@ -321,15 +324,11 @@ def test_counties_lost_beside_the_one_that_kills_its_worker_are_run_again_alone(
             dashboard_address=":0",
             silence_logs=logging.CRITICAL,
         ) as shared,
+        _wrapping(shared, tmp_path / "plugin") as folder,
     ):
-        gen = _wrapping(shared, tmp_path / "plugin")
-        folder = next(gen)
-        try:
-            _mode(folder, "东县", "kill", 99, shared)
-            with caplog.at_level(logging.WARNING, logger="ynps_geo.cluster"):
-                result = _on(shared, two_counties["two_dem"])
-        finally:
-            gen.close()
+        _mode(folder, "东县", "kill", 99, shared)
+        with caplog.at_level(logging.WARNING, logger="ynps_geo.cluster"):
+            result = _on(shared, two_counties["two_dem"])
     assert list(result.failures) == ["东县"] and "lost again and again" in result.failures["东县"]
     west = serial.villages[serial.villages["county"] == "西县"].reset_index(drop=True)
     pd.testing.assert_frame_equal(result.villages.reset_index(drop=True), west)

@@ -601,15 +601,15 @@ class CountySearches:
         # the cores); a drive search starts from the walking search of its facilities, so
         # the walking searches of the drive groups are made in the batch too
         batch = [(m, g) for m, groups in jobs.items() if m != "drive" or not drive for g in groups]
-        extra = [("walk", g) for g in drive if ("walk", g) not in batch]
-        steps = ["batch", "drive"] if drive else ["batch"]
-        for step in progress_bar(
-            steps, f"{county}: searches", enabled=options.progress, unit="step"
-        ):
-            if step == "batch" and batch + extra:
-                rows = engine.search_batch([(m, sets[g]) for m, g in batch + extra])
-                results.update(zip(batch + extra, rows, strict=True))
-            elif step == "drive":
+        batch += [("walk", g) for g in drive if ("walk", g) not in batch]
+        bar = progress_bar(
+            range(2 if drive else 1), f"{county}: searches", enabled=options.progress, unit="step"
+        )
+        for step in bar:
+            if step == 0 and batch:
+                rows = engine.search_batch([(m, sets[g]) for m, g in batch])
+                results.update(zip(batch, rows, strict=True))
+            elif step == 1:
                 walked = [results[("walk", g)] for g in drive]
                 dist, nearest = engine.search("drive", [sets[g] for g in drive], walked=walked)
                 for i, g in enumerate(drive):

@@ -248,8 +248,7 @@ def cluster_county_results(
             )
             for rank, county, geom, _ in sorted(lost, key=lambda t: -t[0]):
                 fut = submit(rank, county, geom, 0, attempt="-alone")
-                (done,) = as_completed([fut], loop=client.loop)
-                yield county, _outcome(done, county, address)
+                yield county, _outcome(fut, county, address)  # waits for it
                 fut.release()
     finally:
         try:

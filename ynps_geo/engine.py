@@ -36,10 +36,17 @@ from ynps_geo.model.grid import GridSpec
 from ynps_geo.network import MIN_WEIGHT
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from ynps_geo.network import RoadNetwork
 
 MODES = ("walk", "drive", "distance")
 CSR = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _facility_rows(rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Positions in a facility set -> the facilities' rows; -1 (unreached) stays -1."""
+    return np.append(rows, -1)[positions]
 
 
 def _coo_to_csr(n: int, u: np.ndarray, v: np.ndarray, w: np.ndarray) -> CSR:
@@ -712,21 +719,17 @@ class TravelEngine:
         """
         from ynps_geo import kernels
 
-        sets_rows = [np.asarray(s, dtype=np.int64) for s in facility_sets]
+        cutoff = kernels._check_cutoff(cutoff)
+        sets_rows = self._facility_sets([(mode, s) for s in facility_sets])
         if mode == "drive" and self.access().n_nodes:
             dist, nearest_pos = self._drive_search(sets_rows, cutoff, walked)
+        elif sets_rows:
+            dist, nearest_pos = self._searched([mode] * len(sets_rows), sets_rows, cutoff)
         else:
-            indptr, indices, weights = self.graph(mode)
-            first = len(indptr) - 1 - len(self.facilities)
-            sets = [s + first for s in sets_rows]
-            # the engine built this graph itself: no need to validate it again per search
-            dist, nearest_pos = kernels._many(
-                indptr, indices, weights, sets, cutoff, len(indptr) - 1
-            )
+            n = len(self.graph(mode)[0]) - 1
+            return np.zeros((0, n)), np.zeros((0, n), dtype=np.int64)
         for i, s in enumerate(sets_rows):
-            # position in the set -> facility row; -1 (unreached) picks the appended -1
-            lut = np.append(s, -1)
-            nearest_pos[i] = lut[nearest_pos[i]]
+            nearest_pos[i] = _facility_rows(s, nearest_pos[i])
         return dist, nearest_pos
 
     def search_batch(
@@ -743,48 +746,48 @@ class TravelEngine:
         list of (dist, nearest)
             Per job, the rows :meth:`search` returns for one set.
         """
+        modes = [m for m, _ in jobs]
+        if "drive" in modes and self.access().n_nodes:
+            msg = "search_batch does not take drive jobs; use search(..., walked=)"
+            raise ValidationError(msg)
+        sets_rows = self._facility_sets(jobs)
+        if not jobs:
+            return []
+        dist, pos = self._searched(modes, sets_rows, cutoff)
+        return [(dist[i], _facility_rows(s, pos[i])) for i, s in enumerate(sets_rows)]
+
+    def _facility_sets(self, jobs: Sequence[tuple[str, ArrayLike]]) -> list[np.ndarray]:
+        """Each job's facility rows as int64, checked to be rows of this engine."""
+        from ynps_geo import kernels
+
+        nf = len(self.facilities)
+        return [kernels._validate_sources(f"facility set of a {m} job", s, nf) for m, s in jobs]
+
+    def _searched(
+        self, modes: Sequence[str], sets_rows: Sequence[np.ndarray], cutoff: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One search per set on its mode's graph (not the layered ``drive``), all in one
+        parallel loop: ``(k, n)`` costs and nearest positions in each set."""
         from ynps_geo import kernels
         from ynps_geo._kernels.dijkstra import multi_source_dijkstra_graphs
 
         cut = kernels._check_cutoff(cutoff)
-        nf = len(self.facilities)
-        modes: list[str] = []
-        for mode, given in jobs:
-            g_rows = np.asarray(given)
-            if g_rows.size and (
-                g_rows.dtype.kind not in "iu" or g_rows.min() < 0 or g_rows.max() >= nf
-            ):
-                msg = f"facility set of a {mode} job: rows must be integers in [0, {nf})"
-                raise ValidationError(msg)
-            if mode == "drive" and self.access().n_nodes:
-                msg = "search_batch does not take drive jobs; use search(..., walked=)"
-                raise ValidationError(msg)
-            if mode not in modes:
-                modes.append(mode)
-        graphs = [self.graph(m) for m in modes]
-        out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(jobs)
-        for n in sorted({len(g[0]) for g in graphs}):
-            here = [i for i, g in enumerate(graphs) if len(g[0]) == n]
-            todo = [j for j, (m, _) in enumerate(jobs) if modes.index(m) in here]
-            first = n - 1 - len(self.facilities)
-            rows = [np.asarray(jobs[j][1], dtype=np.int64) for j in todo]
-            offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-            offsets[1:] = np.cumsum([len(r) for r in rows])
-            flat = np.concatenate(rows) + first if rows else np.zeros(0, dtype=np.int64)
-            graph_of = np.array([here.index(modes.index(jobs[j][0])) for j in todo], np.int64)
-            dist, nearest_pos = multi_source_dijkstra_graphs(
-                tuple(graphs[i][0] for i in here),
-                tuple(graphs[i][1] for i in here),
-                tuple(graphs[i][2] for i in here),
-                graph_of,
-                flat,
-                offsets,
-                cut,
-            )
-            for i, (j, s) in enumerate(zip(todo, rows, strict=True)):
-                # position in the set -> facility row; -1 (unreached) picks the appended -1
-                out[j] = (dist[i], np.append(s, -1)[nearest_pos[i]])
-        return [o for o in out if o is not None]
+        names = list(dict.fromkeys(modes))
+        graphs = [self.graph(m) for m in names]
+        # every one-layer graph holds the same nodes: cells, road nodes, villages, facilities
+        n = len(graphs[0][0]) - 1
+        first = n - len(self.facilities)
+        offsets = np.zeros(len(sets_rows) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(r) for r in sets_rows])
+        return multi_source_dijkstra_graphs(
+            tuple(g[0] for g in graphs),
+            tuple(g[1] for g in graphs),
+            tuple(g[2] for g in graphs),
+            np.array([names.index(m) for m in modes], dtype=np.int64),
+            np.concatenate(sets_rows) + first,
+            offsets,
+            cut,
+        )
 
     def _drive_search(
         self,
@@ -793,12 +796,10 @@ class TravelEngine:
         walked: Sequence[tuple[np.ndarray, np.ndarray] | None] | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`search` of ``drive`` phase by phase (equal to searching its graph)."""
-        from ynps_geo import kernels
         from ynps_geo._kernels.layers import drive_from_walk
 
         indptr, indices, weights = self.graph("walk")
         nw = len(indptr) - 1
-        first = nw - len(self.facilities)
         given = list(walked) if walked is not None else [None] * len(sets_rows)
         if len(given) != len(sets_rows):
             msg = f"walked has {len(given)} entries for {len(sets_rows)} facility sets"
@@ -807,9 +808,7 @@ class TravelEngine:
         walk_d = np.empty((len(sets_rows), nw), dtype=np.float64)
         walk_n = np.empty((len(sets_rows), nw), dtype=np.int64)
         if todo:
-            d, q = kernels._many(
-                indptr, indices, weights, [sets_rows[i] + first for i in todo], cutoff, nw
-            )
+            d, q = self._searched(["walk"] * len(todo), [sets_rows[i] for i in todo], cutoff)
             walk_d[todo] = d
             walk_n[todo] = q
             del d, q

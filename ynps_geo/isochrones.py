@@ -88,6 +88,8 @@ def facility_isochrones(
     -------
     list of (facility_row, geometry in the grid CRS, population inside)
     """
+    import rasterio
+
     grid = engine.grid
     out: list[tuple[int, Any, float]] = []
     cutoff = threshold / scale
@@ -102,8 +104,6 @@ def facility_isochrones(
         pop_cells = np.bincount(
             people_cell[ok], weights=np.asarray(people_pop, float)[ok], minlength=grid.size
         )
-    import rasterio
-
     with rasterio.Env():  # one GDAL environment for every polygon, not one per trace
         for k, r in enumerate(rows):
             out.append(
