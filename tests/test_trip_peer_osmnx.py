@@ -162,11 +162,13 @@ def test_with_walking_trips_only_walk_at_their_ends(peer_and_engine: dict) -> No
     used to make 5 of these 30 trips 0.8-1.8 min shorter than the peer with the car still
     parked at a dead end."""
     ours, peer, road = peer_and_engine["ours"], peer_and_engine["peer"], peer_and_engine["road"]
-    assert np.all(ours <= peer * (1 + 1e-9) + 1e-6)
+    # (+ 10 us: the legs at the trip's ends are on the road nodes here, length 0, and every
+    # edge costs at least MIN_WEIGHT, 1 us)
+    assert np.all(ours <= peer * (1 + 1e-9) + 1e-5)
     same = np.isclose(ours, peer, rtol=1e-5)
     assert same.sum() >= 25
-    # trips equal to the peer are driven all the way
-    np.testing.assert_allclose(road[same], ours[same], rtol=1e-9)
+    # trips equal to the peer are driven all the way (but for their two legs of length 0)
+    np.testing.assert_allclose(road[same], ours[same], rtol=1e-9, atol=1e-5)
     # the others walk: their walked part is at least what they save
     walked = ours - road
     assert np.all(walked[~same] > 0)

@@ -513,9 +513,13 @@ class TravelEngine:
     def _leg_arrays(
         self, mode: str, fwd: np.ndarray, bwd: np.ndarray, length: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
+        """A leg's cost each way in ``mode``, at least :data:`MIN_WEIGHT` like every edge: a
+        point on a cell centre or a road node has legs of length 0, and zero-cost edges would
+        let the search's order, not the tie rule, pick the nearest of equally near
+        facilities."""
         if mode == "distance":
-            return length, length
-        return fwd, bwd
+            fwd = bwd = length
+        return np.maximum(fwd, MIN_WEIGHT), np.maximum(bwd, MIN_WEIGHT)
 
     def _settings_key(self) -> tuple[object, ...]:
         """What a built graph depends on besides the inputs (settable after :meth:`build`)."""
