@@ -443,8 +443,10 @@ def test_counties_go_largest_first() -> None:
         ("small", box(100.0, 25.0, 100.1, 25.1)),
         ("large", box(101.0, 25.0, 101.5, 25.5)),
         ("middle", box(99.0, 25.0, 99.3, 25.2)),
-        ("small too", box(100.2, 25.0, 100.3, 25.1)),
+        ("small too", box(100.0, 25.0, 100.1, 25.1)),  # the same size: the order kept
     ]
     assert [c for c, _ in largest_first(pairs, opts)] == ["large", "middle", "small", "small too"]
-    # about (55 km + 2 km) / 100 m by (50 km + 2 km) / 100 m
-    assert county_cells(pairs[1][1], opts) == pytest.approx(570 * 560, rel=0.05)
+    # the county (about 51.3 x 56.2 km in UTM 47N, 2,791 km2) grown by its 1 km margin:
+    # 2,791 + 2 x (51.3 + 56.2) x 1 + pi = 3,009 km2, in 100 m cells (the searched cells;
+    # the corners of the grid's box are not searched)
+    assert county_cells(pairs[1][1], opts) == pytest.approx(3009 * 100, rel=0.01)

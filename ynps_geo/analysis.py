@@ -218,15 +218,15 @@ def county_area_wgs84(geom_wgs84: Any, margin_m: float) -> Any:
 
 
 def county_cells(geom_wgs84: Any, options: Options) -> int:
-    """About how many grid cells a county's analysis has (the county and its margin).
+    """About how many grid cells a county's analysis searches (the county and its margin).
 
-    Cheap (the bounds of the county in its UTM zone, grown by the margin): used to hand the
+    Cheap (the area of the county in its UTM zone, grown by the margin): used to hand the
     largest counties to workers first, so that no worker is left with a big one at the end.
     """
     c = geom_wgs84.centroid
-    x0, y0, x1, y1 = reproject_geometry(geom_wgs84, "EPSG:4326", utm_epsg(c.x, c.y)).bounds
-    m, res = options.margin_m, options.resolution_m
-    return int(np.ceil((x1 - x0 + 2 * m) / res) * np.ceil((y1 - y0 + 2 * m) / res))
+    geom_m = reproject_geometry(geom_wgs84, "EPSG:4326", utm_epsg(c.x, c.y))
+    area = geom_m.buffer(options.margin_m, quad_segs=4).area
+    return int(np.ceil(area / options.resolution_m**2))
 
 
 @dataclass
@@ -340,6 +340,9 @@ def build_county_engine(
     else:
         dem = np.zeros(grid.shape)
         notes.append("no DEM given: walking assumes flat terrain")
+    # the grid is the box around the county and its margin; walking stays in the margin
+    # (the facilities are those within it), so the box's corners are not searched
+    dem[~_county_cells(area_m, grid)] = np.nan
 
     # roads and facilities of the county and its margin
     roads = None
