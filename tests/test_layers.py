@@ -2,6 +2,9 @@
 
 * :func:`ynps_geo._kernels.csr.stack_rows` equals a stable sort of the concatenated edges
   (what the engine built before, and what scipy's ``csr_matrix`` gives per row).
+* The graph whole searches run on (cells renumbered along a tiled Z-order curve) is
+  :meth:`TravelEngine.graph` renumbered, row for row, and its searches equal scipy's on
+  the original graph.
 * ``TravelEngine.search("drive")`` (walk, vehicle, improved walk on the walking graph)
   equals one search of the three-layer ``drive`` graph: scipy's Dijkstra for the costs,
   the engine's plain multi-source search for costs and nearest facilities, bit for bit;
@@ -20,7 +23,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from ynps_geo import kernels
-from ynps_geo._kernels.csr import coo_to_csr, stack_rows
+from ynps_geo._kernels.csr import Z_TILE, coo_to_csr, stack_rows, tiled_z_order
 from ynps_geo.engine import TravelEngine
 from ynps_geo.errors import ValidationError
 from ynps_geo.model.grid import GridSpec
@@ -370,3 +373,64 @@ def test_county_searches_equal_the_searches_one_by_one(
         d, q = eng.search(mode, [rows])
         np.testing.assert_array_equal(got[(mode, g)][0], d[0])
         np.testing.assert_array_equal(got[(mode, g)][1], q[0])
+
+
+@settings(max_examples=40, deadline=None)
+@given(height=st.integers(1, 3 * Z_TILE + 5), width=st.integers(1, 3 * Z_TILE + 5))
+def test_tiled_z_order_is_a_permutation_of_nearby_cells(height: int, width: int) -> None:
+    order = tiled_z_order(height, width)
+    np.testing.assert_array_equal(np.sort(order), np.arange(height * width))
+    # each run of Z_TILE**2 ids lies in one tile (a tile row's tiles, then the next row's)
+    r, c = np.divmod(order, width)
+    tile = (r // Z_TILE) * ((width + Z_TILE - 1) // Z_TILE) + c // Z_TILE
+    assert np.all(np.diff(tile) >= 0)
+    # inside a full tile, the first four ids are the 2 x 2 block at its corner
+    if height >= Z_TILE and width >= Z_TILE:
+        assert sorted(zip(r[:4], c[:4], strict=True)) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31),
+    size=st.integers(6, 40),
+    connectivity=st.sampled_from([8, 16]),
+    mode=st.sampled_from(["walk", "distance", "drive"]),
+    with_roads=st.booleans(),
+)
+def test_search_graph_is_the_graph_renumbered(
+    seed: int, size: int, connectivity: int, mode: str, with_roads: bool
+) -> None:
+    eng = _random_engine(seed, size, connectivity, roads=with_roads)
+    if mode == "drive" and with_roads:
+        mode = "walk"  # the layered drive graph is searched phase by phase, on walk's
+    indptr, indices, weights = eng.graph(mode)
+    sptr, sind, sw, order = eng._search_graph(mode)
+    n = len(indptr) - 1
+    assert sind.dtype == np.int32 and len(sptr) == n + 1
+    np.testing.assert_array_equal(np.sort(order), np.arange(n))
+    G = eng.grid.size
+    np.testing.assert_array_equal(order[G:], np.arange(G, n))  # only cells move
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.arange(n)
+    for new in range(n):
+        old = order[new]
+        a, b = indptr[old], indptr[old + 1]
+        c, d = sptr[new], sptr[new + 1]
+        np.testing.assert_array_equal(sind[c:d], inverse[indices[a:b]])
+        np.testing.assert_array_equal(sw[c:d], weights[a:b])
+    # whole searches on it equal scipy's on the original graph
+    rng = np.random.default_rng(seed + 5)
+    nf = len(eng.facilities)
+    sets = [np.sort(rng.choice(nf, int(rng.integers(1, nf + 1)), replace=False)) for _ in range(2)]
+    got, near = eng.search(mode, sets)
+    mat = csr_matrix((weights, indices, indptr), shape=(n, n))
+    for j, s in enumerate(sets):
+        ref = dijkstra(mat, indices=s + n - nf, min_only=True)
+        np.testing.assert_allclose(got[j], ref, rtol=1e-12)
+    # and the plain search of the original graph, bit for bit, nearest facilities too
+    plain_d, plain_p = kernels.multi_source_dijkstra_many(
+        indptr, indices, weights, [s + n - nf for s in sets], np.inf
+    )
+    np.testing.assert_array_equal(got, plain_d)
+    for j, s in enumerate(sets):
+        np.testing.assert_array_equal(near[j], np.append(s, -1)[plain_p[j]])

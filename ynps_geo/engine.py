@@ -144,6 +144,7 @@ class TravelEngine:
     _road_nodes: dict[str, np.ndarray] = field(default_factory=dict)
     _grid_cache: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     _transposed: dict[str, CSR] = field(default_factory=dict)
+    _search_graphs: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     _parts: dict[str, tuple[np.ndarray, ...]] = field(default_factory=dict)
     _graphs_key: tuple[object, ...] = ()
     _access: Access | None = None
@@ -620,6 +621,45 @@ class TravelEngine:
             self._graphs[mode] = stack_rows(len(xptr) - 1, gptr, gind, gw, bases, xptr, xind, xw)
         return self._graphs[mode]
 
+    def node_count(self, mode: str) -> int:
+        """Number of nodes of ``mode``'s graph (the length of a :meth:`search` row)."""
+        return len(self._stacked(mode)[4]) - 1
+
+    def _search_graph(self, mode: str) -> tuple[np.ndarray, ...]:
+        """The graph whole searches of ``mode`` run on: :meth:`graph`, with the cells of
+        each walking layer renumbered along a tiled Z-order curve
+        (:func:`ynps_geo._kernels.csr.tiled_z_order`) and 32-bit heads.
+
+        Searches with many sources settle cells all over the county at once; with cells
+        close on the ground close in memory, their reads of each cell's neighbours hit
+        the cache more often (a county's walking searches took 0.71-0.78 of the time).
+        Every other node keeps its id: facilities, villages and road nodes are the same
+        nodes in both numberings.
+
+        Returns
+        -------
+        indptr, indices, weights, order
+            ``order[new] = old``; built once and cached like :meth:`graph`.
+        """
+        from ynps_geo._kernels.csr import stack_rows_renumbered, tiled_z_order
+
+        gptr, gind, gw, bases, xptr, xind, xw = self._stacked(mode)  # checks the settings
+        if mode not in self._search_graphs:
+            n, G = len(xptr) - 1, self.grid.size
+            z = tiled_z_order(self.grid.height, self.grid.width)
+            order = np.arange(n, dtype=np.int64)
+            for b in bases:
+                order[b : b + G] = z + b
+            inverse = np.empty(n, dtype=np.int64)
+            inverse[order] = np.arange(n, dtype=np.int64)
+            m = int(xptr[-1]) + len(bases) * int(gptr[-1])
+            indices = np.empty(m, dtype=np.int32 if n < 2**31 else np.int64)
+            indptr, weights = stack_rows_renumbered(
+                n, gptr, gind, gw, bases, xptr, xind, xw, order, inverse, indices
+            )
+            self._search_graphs[mode] = (indptr, indices, weights, order)
+        return self._search_graphs[mode]
+
     def _stacked(self, mode: str) -> tuple[np.ndarray, ...]:
         """The parts :meth:`graph` stacks: the grid's rows ``(gptr, gind, gw)``, where its
         copies go (``bases``, one per walking layer) and the other edges as CSR rows of the
@@ -638,6 +678,7 @@ class TravelEngine:
             self._road_nodes.clear()
             self._grid_cache.clear()
             self._transposed.clear()
+            self._search_graphs.clear()
             self._parts.clear()
             self._access = None
             self._graphs_key = key
@@ -730,7 +771,7 @@ class TravelEngine:
         elif sets_rows:
             dist, nearest_pos = self._searched([mode] * len(sets_rows), sets_rows, cutoff)
         else:
-            n = len(self.graph(mode)[0]) - 1
+            n = self.node_count(mode)
             return np.zeros((0, n)), np.zeros((0, n), dtype=np.int64)
         for i, s in enumerate(sets_rows):
             nearest_pos[i] = _facility_rows(s, nearest_pos[i])
@@ -777,8 +818,9 @@ class TravelEngine:
 
         cut = kernels._check_cutoff(cutoff)
         names = list(dict.fromkeys(modes))
-        graphs = [self.graph(m) for m in names]
+        graphs = [self._search_graph(m) for m in names]
         # every one-layer graph holds the same nodes: cells, road nodes, villages, facilities
+        # (the facilities keep their ids in the renumbered graphs)
         n = len(graphs[0][0]) - 1
         first = n - len(self.facilities)
         offsets = np.zeros(len(sets_rows) + 1, dtype=np.int64)
@@ -787,6 +829,7 @@ class TravelEngine:
             tuple(g[0] for g in graphs),
             tuple(g[1] for g in graphs),
             tuple(g[2] for g in graphs),
+            tuple(g[3] for g in graphs),
             np.array([names.index(m) for m in modes], dtype=np.int64),
             np.concatenate(sets_rows) + first,
             offsets,
@@ -802,7 +845,7 @@ class TravelEngine:
         """:meth:`search` of ``drive`` phase by phase (equal to searching its graph)."""
         from ynps_geo._kernels.layers import drive_from_walk
 
-        indptr, indices, weights = self.graph("walk")
+        indptr, indices, weights, order = self._search_graph("walk")
         nw = len(indptr) - 1
         given = list(walked) if walked is not None else [None] * len(sets_rows)
         if len(given) != len(sets_rows):
@@ -841,6 +884,7 @@ class TravelEngine:
             walk_n,
             self.grid.size,
             float(cutoff),
+            order,
         )
 
     def _vehicle_graph(self) -> CSR:

@@ -141,7 +141,7 @@ class SharedSearches:
             )
         if n is None:  # only empty sets: the size of the mode's graph
             fixed = getattr(self._engine, "n_nodes", None)
-            n = int(fixed) if fixed is not None else len(self._engine.graph(mode)[0]) - 1
+            n = int(fixed) if fixed is not None else self._engine.node_count(mode)
         out_d = np.full((len(parts), n), np.inf)
         out_n = np.full((len(parts), n), -1, dtype=np.int64)
         for i, (base, plan) in enumerate(parts):

@@ -245,6 +245,7 @@ def multi_source_dijkstra_graphs(
     ptrs: tuple[np.ndarray, ...],
     inds: tuple[np.ndarray, ...],
     ws: tuple[np.ndarray, ...],
+    orders: tuple[np.ndarray, ...],
     graph_of: np.ndarray,
     flat_sources: np.ndarray,
     offsets: np.ndarray,
@@ -256,7 +257,8 @@ def multi_source_dijkstra_graphs(
     ``graph_of[j]`` (``ptrs[g], inds[g], ws[g]``), every set in one parallel loop, so
     searches on different graphs share the cores instead of running one call after the
     other. Each row equals :func:`multi_source_dijkstra_many` of its graph (same plan,
-    same search).
+    same search). A non-empty ``orders[g]`` (``order[new] = old``) says graph ``g`` is
+    renumbered: sources are given in its numbering, results come back in the original one.
     """
     n = ptrs[0].shape[0] - 1
     k = offsets.shape[0] - 1
@@ -284,7 +286,7 @@ def multi_source_dijkstra_graphs(
             invds[g],
             nbs[g],
             maxdegs[g],
-            np.empty(0, dtype=np.int64),
+            orders[g],
             np.empty(0, dtype=np.float64),
             np.empty(0, dtype=np.int32),
             np.empty(0, dtype=np.int32),

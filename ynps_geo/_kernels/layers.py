@@ -152,6 +152,7 @@ def drive_from_walk(
     walk_n: np.ndarray,
     G: int,
     cutoff: float,
+    order: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Costs on the three-layer graph from walking searches, one row per facility set.
 
@@ -164,6 +165,10 @@ def drive_from_walk(
         The drivable edges reversed, on the ``R`` road nodes (see :func:`_vehicle`).
     walk_d, walk_n : (k, n_walk)
         The walking searches of the ``k`` sets (the same ``cutoff``).
+    order : int array
+        Empty, or the walking graph's renumbering of its cells (``order[new] = old``, the
+        other nodes keep their ids); ``walk_d``, ``walk_n`` and the results are in the
+        original numbering either way.
 
     Returns
     -------
@@ -181,13 +186,24 @@ def drive_from_walk(
         car_d = np.full(R, np.inf, dtype=np.float64)
         car_n = np.full(R, -1, dtype=np.int64)
         _vehicle(cptr, cind, cw, walk_d[j, G : G + R], walk_n[j, G : G + R], cutoff, car_d, car_n)
-        d1 = walk_d[j].copy()
-        n1 = walk_n[j].copy()
+        if order.shape[0] == 0:
+            d1 = walk_d[j].copy()
+            n1 = walk_n[j].copy()
+        else:
+            d1 = walk_d[j][order]
+            n1 = walk_n[j][order]
         seeds = np.arange(G, G + R)
         _improve(indptr, indices, weights, d1, n1, seeds, car_d, car_n, cutoff)
         a = G + R
-        dist[j, :a] = d1[:a]
-        nearest[j, :a] = n1[:a]
+        if order.shape[0] == 0:
+            dist[j, :a] = d1[:a]
+            nearest[j, :a] = n1[:a]
+        else:  # the cells back in the original numbering
+            for v in range(G):
+                dist[j, order[v]] = d1[v]
+                nearest[j, order[v]] = n1[v]
+            dist[j, G:a] = d1[G:a]
+            nearest[j, G:a] = n1[G:a]
         dist[j, a : a + R] = car_d
         nearest[j, a : a + R] = car_n
         dist[j, a + R : a + R + a] = walk_d[j, :a]
