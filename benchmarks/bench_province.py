@@ -82,7 +82,9 @@ def county_cells(
 ) -> list[dict[str, Any]]:
     """Cells of every county's analysis grid (its UTM zone, the margin, ``resolution_m``).
 
-    The same grid ``ynps_geo.analysis`` builds: the bbox of the county grown by the margin.
+    ``cells``: the same grid ``ynps_geo.analysis`` builds, the bbox of the county grown by
+    the margin (what memory grows with); ``searched``: the cells of the county grown by the
+    margin, the part of the grid the searches cover (what time grows with).
     """
     from ynps_geo._geo import reproject_geometry, utm_epsg
     from ynps_geo.datasets.province import load_counties, real_sources
@@ -94,13 +96,16 @@ def county_cells(
         c = geom.centroid
         epsg = utm_epsg(c.x, c.y)
         geom_m = reproject_geometry(geom, "EPSG:4326", epsg)
-        grid = GridSpec.covering(epsg, geom_m.buffer(margin_m).bounds, resolution_m)
+        grown = geom_m.buffer(margin_m)
+        grid = GridSpec.covering(epsg, grown.bounds, resolution_m)
         out.append(
             {
                 "adcode": str(adcode),
                 "county": str(name),
                 "area_km2": geom_m.area / 1e6,
+                "perimeter_km": geom_m.length / 1e3,
                 "cells": int(grid.size),
+                "searched": round(grown.area / resolution_m**2),
             }
         )
     return out
@@ -236,7 +241,13 @@ def report(record: dict[str, Any]) -> None:
     runs = record["runs"]
     print(
         f"\nanalysis: {len(runs)} run(s), jobs {record['jobs']}, resolution "
-        f"{record['resolution_m']:g} m ({record['cells_total'] / 1e6:.2f} M grid cells)"
+        f"{record['resolution_m']:g} m ({record['cells_total'] / 1e6:.2f} M grid cells"
+        + (
+            f", {record['searched_total'] / 1e6:.2f} M searched"
+            if "searched_total" in record
+            else ""
+        )
+        + ")"
     )
     table = [phases(r) for r in runs]
     rows = []
@@ -288,15 +299,17 @@ def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
 def estimate(record: dict[str, Any]) -> None:
     """Print the estimate for China at 100 m and Yunnan at 30 m, with the arithmetic.
 
-    Model, from the record's per-county times: a county's time is ``a + b * cells`` (its
-    analysis grid with the 10 km margin), fitted by least squares; the phases outside the
-    counties (loading inputs, writing maps and reports) grow with the committees; a worker
-    needs ``base + k * cells`` of memory, ``base`` the analysis process's own peak (Python,
+    Model, from the record's per-county times: a county's time is ``a + b * searched`` (the
+    cells of the county grown by its 10 km margin, which the searches cover), fitted by least
+    squares; the phases outside the counties (loading inputs, writing maps and reports) grow
+    with the committees; a worker needs ``base + k * cells`` of memory (``cells``: its grid,
+    the box around the county and margin), ``base`` the analysis process's own peak (Python,
     numba and the inputs every worker also holds) and ``k`` what the largest county's worker
     needed beyond it. Yunnan at 30 m: the same counties with ``(res / 30)^2`` as many cells.
-    China at 100 m: Yunnan's grids stretched to China's mean county area and counted
-    2,844 / 129 times. Time on W workers: county work / W plus the fixed phases, never less
-    than the largest county alone.
+    China at 100 m: Yunnan's counties stretched to China's mean county area (area ``x s``,
+    perimeter ``x sqrt(s)``) and counted 2,844 / 129 times. Time on W workers: county work
+    / W plus the fixed phases, never less than the largest county alone. Records made before
+    the searches kept to the margin (no ``searched``) are fitted on the grid's cells.
     """
     res = float(record["resolution_m"])
     jobs = int(record["jobs"])
@@ -304,11 +317,12 @@ def estimate(record: dict[str, Any]) -> None:
     counties = record["counties"]
     prov = record["province_cells"]
     n_prov = len(prov)
+    key = "searched" if all("searched" in c for c in (*counties, *prov)) else "cells"
 
-    def med(key: str) -> float:
-        return statistics.median(p[key] for p in map(phases, runs))
+    def med(phase: str) -> float:
+        return statistics.median(p[phase] for p in map(phases, runs))
 
-    a, b = _fit([c["cells"] / 1e6 for c in counties], [c["seconds"] for c in counties])
+    a, b = _fit([c[key] / 1e6 for c in counties], [c["seconds"] for c in counties])
     fixed = med("load_inputs") + med("write_outputs")
     villages = max(1, int(record["case"]["villages"]))
     per_village = fixed / villages
@@ -319,29 +333,43 @@ def estimate(record: dict[str, Any]) -> None:
     big = max(counties, key=lambda c: c["cells"])
     k_mb = max(0.0, worker_mb - base_mb) / (big["cells"] / 1e6)
 
-    def scaled(target: float) -> list[float]:  # M cells of each Yunnan county at ``target``
-        return [c["cells"] * (res / target) ** 2 / 1e6 for c in prov]
+    def scaled(target: float, what: str) -> list[float]:  # M cells of each Yunnan county
+        return [c[what] * (res / target) ** 2 / 1e6 for c in prov]
 
-    yn100, yn30 = scaled(100.0), scaled(30.0)
-    # China: each Yunnan grid (bbox + 2 margins) with its bbox stretched to China's mean area
+    margin_km = 10.0
     mean_cn = CHINA_AREA_KM2 / CHINA_COUNTIES
     mean_yn = sum(c["area_km2"] for c in prov) / n_prov
     stretch = mean_cn / mean_yn
-    margin_km = 10.0
-    sides = [math.sqrt(c * 1e6) * 100.0 / 1000.0 - 2 * margin_km for c in yn100]  # km
-    cn_one = [(s * math.sqrt(stretch) + 2 * margin_km) ** 2 / 0.01 / 1e6 for s in sides]
-    cn100 = sum(cn_one) * CHINA_COUNTIES / n_prov
+    # grids (memory): each Yunnan grid's box, its sides stretched to China's mean area
+    sides = [  # km
+        math.sqrt(c * 1e6) * 100.0 / 1000.0 - 2 * margin_km for c in scaled(100.0, "cells")
+    ]
     bbox_ratio = statistics.median(s**2 / c["area_km2"] for s, c in zip(sides, prov, strict=True))
-    big_cn = (math.sqrt(CHINA_LARGEST_KM2 * bbox_ratio) + 2 * margin_km) ** 2 / 0.01 / 1e6
+    big_cn_grid = (math.sqrt(CHINA_LARGEST_KM2 * bbox_ratio) + 2 * margin_km) ** 2 / 0.01 / 1e6
+    if key == "searched":
+
+        def grown_cells(area: float, perimeter: float) -> float:  # M cells at 100 m
+            return (area + perimeter * margin_km + math.pi * margin_km**2) / 0.01 / 1e6
+
+        shape = statistics.median(c["perimeter_km"] / math.sqrt(c["area_km2"]) for c in prov)
+        cn_one = [
+            grown_cells(c["area_km2"] * stretch, c["perimeter_km"] * math.sqrt(stretch))
+            for c in prov
+        ]
+        big_cn = grown_cells(CHINA_LARGEST_KM2, shape * math.sqrt(CHINA_LARGEST_KM2))
+    else:
+        cn_one = [(s * math.sqrt(stretch) + 2 * margin_km) ** 2 / 0.01 / 1e6 for s in sides]
+        big_cn = big_cn_grid
+    cn100 = sum(cn_one) * CHINA_COUNTIES / n_prov
     fixed_cn = per_village * CHINA_VILLAGES
+    what = "searched cells" if key == "searched" else "grid cells"
 
     print(
         f"\nEstimate from the run of {record['when']} ({record['git']}; {len(counties)} "
-        f"counties at {res:g} m, --jobs {jobs}, {record['machine']['cpus']} CPUs). Figures "
-        "measured before issue 9's speed work unless the record is newer."
+        f"counties at {res:g} m, --jobs {jobs}, {record['machine']['cpus']} CPUs)."
     )
     print(
-        f"  per county: t = a + b * cells fitted on {len(counties)} counties: a = {a:.2f} s, "
+        f"  per county: t = a + b * {what} fitted on {len(counties)} counties: a = {a:.2f} s, "
         f"b = {b:.2f} s per M cells (cells at {res:g} m; {jobs} counties ran at once)"
     )
     print(
@@ -350,30 +378,32 @@ def estimate(record: dict[str, Any]) -> None:
     )
     print(
         f"  memory per worker: base {base_mb:,.0f} MB (the analysis process) + "
-        f"{k_mb:,.0f} MB per M cells (the largest worker, {worker_mb:,.0f} MB, had "
-        f"{big['county']}: {big['cells'] / 1e6:.2f} M cells)"
+        f"{k_mb:,.0f} MB per M grid cells (the largest worker, {worker_mb:,.0f} MB, had "
+        f"{big['county']}: {big['cells'] / 1e6:.2f} M grid cells)"
     )
     rows = []
     cases = (
-        ("Yunnan 100 m", n_prov, yn100, fixed, max(yn100)),
-        ("Yunnan 30 m", n_prov, yn30, fixed, max(yn30)),
-        ("China 100 m", CHINA_COUNTIES, [cn100], fixed_cn, big_cn),
+        ("Yunnan 100 m", n_prov, scaled(100.0, key), fixed, scaled(100.0, "cells")),
+        ("Yunnan 30 m", n_prov, scaled(30.0, key), fixed, scaled(30.0, "cells")),
+        ("China 100 m", CHINA_COUNTIES, [cn100], fixed_cn, [big_cn_grid]),
     )
-    for label, n, cells, fx, largest in cases:
+    for label, n, cells, fx, grids in cases:
         total = sum(cells)
         work = n * a + b * total
+        largest = big_cn if label.startswith("China") else max(cells)
+        mem_gb = (base_mb + k_mb * max(grids)) / 1024
         print(
-            f"  {label}: {n:,} counties, {total:,.1f} M cells; county work "
+            f"  {label}: {n:,} counties, {total:,.1f} M {what}; county work "
             f"{n:,} x {a:.2f} + {b:.2f} x {total:,.1f} = {work:,.0f} s; outside the counties "
             f"{fx:,.0f} s; largest county {largest:,.1f} M cells = {a + b * largest:,.0f} s"
-            f" and {(base_mb + k_mb * largest) / 1024:,.1f} GB"
+            f" and {mem_gb:,.1f} GB ({max(grids):,.1f} M grid cells)"
         )
         t_big = a + b * largest
         rows.append(
             [
                 label,
                 *[_hours(max(work / w, t_big) + fx) for w in WORKERS],
-                f"{(base_mb + k_mb * largest) / 1024:,.1f} GB",
+                f"{mem_gb:,.1f} GB",
             ]
         )
     print(
@@ -510,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs,
         "resolution_m": args.resolution_m,
         "cells_total": sum(c["cells"] for c in per_county),
+        "searched_total": sum(c["searched"] for c in per_county),
         "runs": runs,
         "counties": per_county,
         "province_cells": list(grids.values()),
