@@ -69,9 +69,12 @@ class CountyResult:
     facility_isochrones: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-    #: (standard id, mode) -> float32 (H, W) minutes (km for distance standards) on ``grid``,
-    #: NaN outside the county polygon (see :attr:`Options.surfaces`)
+    #: (standard id, mode) -> float32 (H, W) minutes (km for distance standards) on
+    #: ``surface_grid``, NaN outside the county polygon (see :attr:`Options.surfaces`)
     surfaces: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    #: the part of ``grid`` holding the county's cells, which the surfaces cover (its
+    #: margin is all NaN, so it is not kept: a province's surfaces take half the memory)
+    surface_grid: GridSpec | None = None
 
 
 def progress_bar(
@@ -445,6 +448,7 @@ def analyze_county(
     isos: list[dict[str, Any]] = []
     surfaces: dict[tuple[str, str], np.ndarray] = {}
     outside = _outside_county(geom_m, grid) if options.surfaces else None
+    sgrid, window = _county_window(grid, outside) if outside is not None else (None, ())
     for s in standards:
         combined = {m: searches.combine(m, s) for m in searches.modes_used(s)}
         if vil is not None:
@@ -455,7 +459,7 @@ def analyze_county(
             for m in sorted(searches.modes_used(s)):
                 surface = (engine.cell_values(combined[m][0]) * _scale(s)).astype(np.float32)
                 surface[outside] = np.nan
-                surfaces[(s.id, m)] = surface
+                surfaces[(s.id, m)] = surface[window].copy()
         if options.isochrones:
             isos += standard_isochrones(
                 county, s, searches.modes_used(s), combined, setup, people, people_cell
@@ -479,7 +483,22 @@ def analyze_county(
         time.perf_counter() - t0,
         notes,
         surfaces,
+        sgrid,
     )
+
+
+def _county_window(grid: GridSpec, outside: np.ndarray) -> tuple[GridSpec, tuple[slice, slice]]:
+    """The smallest part of ``grid`` holding every cell not ``outside`` (the whole grid when
+    there is none), as a grid of its own and the slices that cut it out."""
+    rows = np.flatnonzero(~outside.all(axis=1))
+    cols = np.flatnonzero(~outside.all(axis=0))
+    if not len(rows):
+        return grid, (slice(None), slice(None))
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    sub = GridSpec(
+        grid.epsg, grid.x0 + c0 * grid.res, grid.y0 - r0 * grid.res, grid.res, c1 - c0, r1 - r0
+    )
+    return sub, (slice(r0, r1), slice(c0, c1))
 
 
 _SCALE = {"min": 1 / 60.0, "km": 1 / 1000.0}
@@ -545,10 +564,9 @@ def _villages_near(villages: Any, geom_wgs84: Any) -> Any:
 def settings_present(vil: pd.DataFrame | None, people: pd.DataFrame | None) -> set[str]:
     """The settings (urban, rural) of the county's villages and people."""
     out: set[str] = set()
-    if vil is not None:
-        out |= set(vil["setting"].astype(str))
-    if people is not None:
-        out |= set(people["setting"].astype(str))
+    for frame in (vil, people):
+        if frame is not None:
+            out |= {str(v) for v in pd.unique(frame["setting"].to_numpy())}
     return out
 
 
@@ -629,6 +647,8 @@ class CountySearches:
 
     def combine(self, mode: str, s: PlanStandard) -> tuple[np.ndarray, np.ndarray]:
         """Per node: the largest over groups of the nearest cost, and that facility."""
+        if len(s.facilities) == 1:  # the search's own rows (read, never written)
+            return self.results[(mode, s.facilities[0])]
         dists = np.stack([self.results[(mode, g)][0] for g in s.facilities])
         nears = np.stack([self.results[(mode, g)][1] for g in s.facilities])
         k = np.argmax(dists, axis=0)

@@ -123,27 +123,93 @@ def mosaic(result: Any, standard_id: str, *, modes: list[str] | None = None) -> 
     )
     data = np.full((len(modes), *target.shape), np.nan, dtype=np.float32)
     for grid, surf in parts:
+        if grid.epsg == epsg and _aligned(grid, target):
+            # the same cells: placed, not resampled
+            r0 = round((target.y0 - grid.y0) / res)
+            c0 = round((grid.x0 - target.x0) / res)
+            part = (slice(r0, r0 + grid.height), slice(c0, c0 + grid.width))
+            for b, m in enumerate(modes):
+                src = surf.get((standard_id, m))
+                if src is not None:
+                    data[b][part] = np.fmin(data[b][part], src)
+            continue
+        # another zone: resampled into the part of the target it covers (not the whole
+        # target, which made a province's mosaic quadratic in its counties)
+        window, part = _window_of(grid, target, crs)
         for b, m in enumerate(modes):
             src = surf.get((standard_id, m))
             if src is None:
                 continue
             # inf (unreached) survives resampling as a large finite code, NaN as nodata
             src64 = np.where(np.isinf(src), 1e30, src).astype(np.float32)
-            dst = np.full(target.shape, np.nan, dtype=np.float32)
+            dst = np.full(window.shape, np.nan, dtype=np.float32)
             reproject(
                 src64,
                 dst,
                 src_transform=grid.transform(),
                 src_crs=grid.crs,
-                dst_transform=target.transform(),
+                dst_transform=window.transform(),
                 dst_crs=crs,
                 src_nodata=np.nan,
                 dst_nodata=np.nan,
                 resampling=Resampling.nearest,
+                **_exact_warp(),
             )
             dst = np.where(dst >= 1e29, np.inf, dst)
-            data[b] = np.fmin(data[b], dst)
+            data[b][part] = np.fmin(data[b][part], dst)
     return Surface(standard_id, modes, data, target.transform(), crs, unit)
+
+
+def _exact_warp() -> dict[str, float]:
+    """Keyword arguments that make ``reproject`` transform every pixel exactly.
+
+    GDAL's default approximate transformer (0.125 pixel) interpolates over the destination
+    it is given, so a county resampled into its own window of the mosaic could pick other
+    cells at its edges than resampled into the whole mosaic. rasterio 1.4.4 and later take
+    ``tolerance=0``; older versions keep the approximation.
+    """
+    import rasterio
+
+    parts = [int(p) for p in rasterio.__version__.split(".")[:3] if p.isdigit()]
+    return {"tolerance": 0.0} if tuple(parts) >= (1, 4, 4) else {}
+
+
+def _aligned(grid: Any, target: Any) -> bool:
+    """Whether ``grid``'s cells are cells of ``target`` (same size, corners on its lattice)."""
+    if grid.res != target.res:
+        return False
+    dx = (grid.x0 - target.x0) / target.res
+    dy = (target.y0 - grid.y0) / target.res
+    return (
+        abs(dx - round(dx)) < 1e-6
+        and abs(dy - round(dy)) < 1e-6
+        and 0 <= round(dx) <= target.width - grid.width
+        and 0 <= round(dy) <= target.height - grid.height
+    )
+
+
+def _window_of(grid: Any, target: Any, crs: str) -> tuple[Any, tuple[slice, slice]]:
+    """The part of ``target`` that ``grid`` (another CRS) covers, a cell wider on each side:
+    as a grid of its own, and the slices that cut it out of the target's arrays."""
+    from rasterio.warp import transform_bounds
+
+    from ynps_geo.model.grid import GridSpec
+
+    x0, y0, x1, y1 = transform_bounds(grid.crs, crs, *grid.bounds)
+    c0 = max(0, int(np.floor((x0 - target.x0) / target.res)) - 1)
+    c1 = min(target.width, int(np.ceil((x1 - target.x0) / target.res)) + 1)
+    r0 = max(0, int(np.floor((target.y0 - y1) / target.res)) - 1)
+    r1 = min(target.height, int(np.ceil((target.y0 - y0) / target.res)) + 1)
+    c1, r1 = max(c1, c0 + 1), max(r1, r0 + 1)
+    window = GridSpec(
+        target.epsg,
+        target.x0 + c0 * target.res,
+        target.y0 - r0 * target.res,
+        target.res,
+        c1 - c0,
+        r1 - r0,
+    )
+    return window, (slice(r0, r1), slice(c0, c1))
 
 
 def write_surfaces(result: Any, out_dir: str | Path) -> dict[str, Path]:

@@ -588,7 +588,7 @@ def _compute(
             ppl_parts.append(res.people)
         iso_rows += res.isochrones
         if res.surfaces:
-            surfaces[str(county)] = (res.grid, res.surfaces)
+            surfaces[str(county)] = (res.surface_grid or res.grid, res.surfaces)
         fiso_rows += res.facility_isochrones
         if res.access_part is not None:
             acc_parts.append(res.access_part)
