@@ -623,7 +623,8 @@ class TravelEngine:
 
     def node_count(self, mode: str) -> int:
         """Number of nodes of ``mode``'s graph (the length of a :meth:`search` row)."""
-        return len(self._stacked(mode)[4]) - 1
+        *_, xptr, _, _ = self._stacked(mode)
+        return len(xptr) - 1
 
     def _search_graph(self, mode: str) -> tuple[np.ndarray, ...]:
         """The graph whole searches of ``mode`` run on: :meth:`graph`, with the cells of
@@ -650,12 +651,10 @@ class TravelEngine:
             order = np.arange(n, dtype=np.int64)
             for b in bases:
                 order[b : b + G] = z + b
-            inverse = np.empty(n, dtype=np.int64)
-            inverse[order] = np.arange(n, dtype=np.int64)
             m = int(xptr[-1]) + len(bases) * int(gptr[-1])
             indices = np.empty(m, dtype=np.int32 if n < 2**31 else np.int64)
             indptr, weights = stack_rows_renumbered(
-                n, gptr, gind, gw, bases, xptr, xind, xw, order, inverse, indices
+                n, gptr, gind, gw, bases, xptr, xind, xw, order, indices
             )
             self._search_graphs[mode] = (indptr, indices, weights, order)
         return self._search_graphs[mode]

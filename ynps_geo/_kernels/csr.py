@@ -131,11 +131,9 @@ def stack_rows_renumbered(
     xind: np.ndarray,
     xw: np.ndarray,
     order: np.ndarray,
-    inverse: np.ndarray,
     indices: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`stack_rows` with the nodes renumbered: old node ``order[i]`` becomes ``i``
-    (``inverse[old] = new``).
+    """:func:`stack_rows` with the nodes renumbered: old node ``order[i]`` becomes ``i``.
 
     Row ``i`` holds the edges of old node ``order[i]`` in :func:`stack_rows`' order, heads
     renumbered, written into ``indices`` (preallocated with the edge count, of any integer
@@ -143,6 +141,9 @@ def stack_rows_renumbered(
     """
     G = gptr.shape[0] - 1
     nb_ = bases.shape[0]
+    inverse = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        inverse[order[i]] = i
     indptr = np.zeros(n + 1, dtype=np.int64)
     for i in range(n):
         old = order[i]
